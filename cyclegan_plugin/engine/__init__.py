@@ -1,0 +1,3 @@
+from .optimizer_constructor import CycleGANOptimWrapperConstructor
+
+__all__ = ['CycleGANOptimWrapperConstructor']

@@ -1,0 +1,42 @@
+"""One optimizer wrapper per network group, as a GAN needs (MMEngine ships no such
+constructor; its DefaultOptimWrapperConstructor builds one optimizer for a whole model).
+
+    optim_wrapper = dict(
+        constructor='CycleGANOptimWrapperConstructor',
+        generators=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
+        discriminators=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))))
+
+Each key names a submodule of the model (``model.generators``...); its value is an ordinary
+optim-wrapper config (``type='AmpOptimWrapper'`` for mixed precision, ``paramwise_cfg``...).
+"""
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
+from mmengine.model import is_model_wrapper
+
+from ..registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class CycleGANOptimWrapperConstructor:
+
+    def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg=None):
+        if not isinstance(optim_wrapper_cfg, dict) or not optim_wrapper_cfg:
+            raise TypeError('optim_wrapper must map submodule names (e.g. generators, '
+                            f'discriminators) to optim-wrapper configs, got {optim_wrapper_cfg!r}')
+        self.optim_wrapper_cfg = optim_wrapper_cfg
+        self.paramwise_cfg = paramwise_cfg
+
+    def __call__(self, model) -> OptimWrapperDict:
+        if is_model_wrapper(model):
+            model = model.module
+        wrappers = {}
+        for name, cfg in self.optim_wrapper_cfg.items():
+            if not isinstance(cfg, dict) or 'optimizer' not in cfg:
+                raise KeyError(f'optim_wrapper.{name} needs an optimizer config, got {cfg!r}')
+            module = getattr(model, name, None)
+            if module is None:
+                raise KeyError(f'optim_wrapper.{name}: the model has no submodule {name!r} '
+                               f'(it has {[n for n, _ in model.named_children()]})')
+            cfg = dict(cfg)
+            paramwise = cfg.pop('paramwise_cfg', self.paramwise_cfg)
+            wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise)(module)
+        return OptimWrapperDict(**wrappers)

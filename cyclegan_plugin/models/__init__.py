@@ -1,0 +1,11 @@
+from .cyclegan import CycleGAN
+from .data_preprocessor import CycleGANDataPreprocessor
+from .discriminators import PatchDiscriminator, PixelDiscriminator
+from .generators import ResnetGenerator, UnetGenerator
+from .image_pool import ImagePool
+from .init import init_weights
+from .losses import GANLoss, gradient_penalty
+
+__all__ = ['CycleGAN', 'CycleGANDataPreprocessor', 'PatchDiscriminator', 'PixelDiscriminator',
+           'ResnetGenerator', 'UnetGenerator', 'ImagePool', 'init_weights', 'GANLoss',
+           'gradient_penalty']

@@ -1,0 +1,249 @@
+"""CycleGAN (Zhu et al., ICCV 2017) as an MMEngine model.
+
+Names follow the reference implementation: G_A is ``generators.a2b`` (A -> B), G_B is
+``generators.b2a``; D_A judges domain-B images (``discriminators.b``), D_B domain-A images
+(``discriminators.a``). Images: fake_B = G_A(real_A), rec_A = G_B(fake_B), fake_A = G_B(real_B),
+rec_B = G_A(fake_A), and the identity images idt_A = G_A(real_B), idt_B = G_B(real_A).
+
+``train_step`` follows the reference's optimize_parameters() operation for operation, so in
+fp32 it reproduces the reference's losses and updates; the batched paths do the same maths in
+fewer calls.
+"""
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapperDict
+from torch import nn
+import torch.nn.functional as F
+
+from ..registry import MODELS
+from .image_pool import ImagePool
+from .init import apply_init_cfg
+from .losses import gradient_penalty
+
+LOSS_G_TERMS = ('loss_G_A', 'loss_G_B', 'loss_cycle_A', 'loss_cycle_B', 'loss_idt_A',
+                'loss_idt_B')
+LOSS_D_TERMS = ('loss_D_A', 'loss_D_B')
+
+
+def set_requires_grad(module: nn.Module, requires_grad: bool) -> None:
+    for param in module.parameters():
+        param.requires_grad_(requires_grad)
+
+
+def _uses_batch_norm(module: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
+@MODELS.register_module()
+class CycleGAN(BaseModel):
+    """Two generators, two discriminators, adversarial + cycle + identity losses.
+
+    Args:
+        generator: config of G_A (A -> B); G_B uses the same config with in/out channels
+            swapped.
+        discriminator: config of both discriminators (in_channels set per domain).
+        gan_loss: config of the adversarial loss (``GANLoss``).
+        lambda_A, lambda_B: weights of the cycle losses A -> B -> A and B -> A -> B.
+        lambda_identity: identity loss weight, relative to lambda_A / lambda_B (0 disables).
+        pool_size: size of each history pool of generated images (0: no pool).
+        lambda_gp: weight of the gradient penalty, used with ``gan_mode='wgangp'`` only.
+        batch_generator_calls: run the two calls that share a generator (G_A on real_A and
+            real_B, G_B on real_B and real_A) as one batch. Same maths with instance norm.
+        batch_discriminator_calls: judge real and pooled fake as one batch in the D step.
+    """
+
+    def __init__(self,
+                 generator: dict,
+                 discriminator: dict,
+                 gan_loss: dict = dict(type='GANLoss', gan_mode='lsgan'),
+                 lambda_A: float = 10.0,
+                 lambda_B: float = 10.0,
+                 lambda_identity: float = 0.5,
+                 pool_size: int = 50,
+                 lambda_gp: float = 10.0,
+                 batch_generator_calls: bool = False,
+                 batch_discriminator_calls: bool = False,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='CycleGANDataPreprocessor')
+        if isinstance(data_preprocessor, dict):  # from our registry, whatever the scope
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        in_nc, out_nc = generator.get('in_channels', 3), generator.get('out_channels', 3)
+        if lambda_identity > 0 and in_nc != out_nc:
+            raise ValueError('the identity loss needs in_channels == out_channels '
+                             f'(got {in_nc} and {out_nc}): set lambda_identity=0')
+        # Built as the reference does: G_A, G_B, D_A, D_B with PyTorch's default init, then
+        # re-initialised in that order, so a seeded build gives the reference's weights.
+        g_cfg, d_cfg = dict(generator), dict(discriminator)
+        g_init = g_cfg.pop('init_cfg', dict(type='normal', gain=0.02))
+        d_init = d_cfg.pop('init_cfg', dict(type='normal', gain=0.02))
+        self.generators = nn.ModuleDict()
+        self.generators['a2b'] = MODELS.build(dict(g_cfg, init_cfg=None))
+        self.generators['b2a'] = MODELS.build(
+            dict(g_cfg, in_channels=out_nc, out_channels=in_nc, init_cfg=None))
+        # discriminators.b (D_A) first: it is the reference's first D, also in the optimizer
+        self.discriminators = nn.ModuleDict()
+        self.discriminators['b'] = MODELS.build(dict(d_cfg, in_channels=out_nc, init_cfg=None))
+        self.discriminators['a'] = MODELS.build(dict(d_cfg, in_channels=in_nc, init_cfg=None))
+        for net in self.generators.values():
+            apply_init_cfg(net, g_init)
+        for net in self.discriminators.values():
+            apply_init_cfg(net, d_init)
+
+        self.gan_loss = MODELS.build(gan_loss)
+        self.lambda_A, self.lambda_B = lambda_A, lambda_B
+        self.lambda_identity, self.lambda_gp = lambda_identity, lambda_gp
+        # fake_B_pool feeds D_A, fake_A_pool feeds D_B (queried in that order)
+        self.fake_B_pool = ImagePool(pool_size)
+        self.fake_A_pool = ImagePool(pool_size)
+        if (batch_generator_calls or batch_discriminator_calls) and (
+                _uses_batch_norm(self.generators) or _uses_batch_norm(self.discriminators)):
+            raise ValueError('batch_generator_calls / batch_discriminator_calls change the '
+                             'results with batch norm (its statistics mix the batched '
+                             "images): use norm='instance' or turn them off")
+        self.batch_generator_calls = batch_generator_calls
+        self.batch_discriminator_calls = batch_discriminator_calls
+
+    # ------------------------------------------------------------------ generators
+    def forward_generators(self, real_A, real_B, identity=True) -> Dict[str, torch.Tensor]:
+        G_A, G_B = self.generators['a2b'], self.generators['b2a']
+        if self.batch_generator_calls and identity:
+            fake_B, idt_A = G_A(torch.cat([real_A, real_B])).split(
+                [real_A.shape[0], real_B.shape[0]])
+            fake_A, idt_B = G_B(torch.cat([real_B, real_A])).split(
+                [real_B.shape[0], real_A.shape[0]])
+            rec_A, rec_B = G_B(fake_B), G_A(fake_A)
+            return dict(fake_B=fake_B, rec_A=rec_A, fake_A=fake_A, rec_B=rec_B,
+                        idt_A=idt_A, idt_B=idt_B)
+        # the reference's order: forward() first, the identity images in backward_G()
+        out = dict(fake_B=G_A(real_A))
+        out['rec_A'] = G_B(out['fake_B'])
+        out['fake_A'] = G_B(real_B)
+        out['rec_B'] = G_A(out['fake_A'])
+        if identity:
+            out['idt_A'] = G_A(real_B)
+            out['idt_B'] = G_B(real_A)
+        return out
+
+    def generator_losses(self, real_A, real_B, images) -> Dict[str, torch.Tensor]:
+        """The terms of loss_G, in the reference's order of evaluation and summation."""
+        losses = {}
+        lambda_idt = self.lambda_identity
+        if lambda_idt > 0:
+            loss_idt_A = F.l1_loss(images['idt_A'], real_B) * self.lambda_B * lambda_idt
+            loss_idt_B = F.l1_loss(images['idt_B'], real_A) * self.lambda_A * lambda_idt
+        losses['loss_G_A'] = self.gan_loss(self.discriminators['b'](images['fake_B']), True)
+        losses['loss_G_B'] = self.gan_loss(self.discriminators['a'](images['fake_A']), True)
+        losses['loss_cycle_A'] = F.l1_loss(images['rec_A'], real_A) * self.lambda_A
+        losses['loss_cycle_B'] = F.l1_loss(images['rec_B'], real_B) * self.lambda_B
+        if lambda_idt > 0:
+            losses['loss_idt_A'] = loss_idt_A
+            losses['loss_idt_B'] = loss_idt_B
+        return losses
+
+    # -------------------------------------------------------------- discriminators
+    def discriminator_loss(self, netD, real, fake) -> torch.Tensor:
+        """0.5 * (GAN(D(real), real) + GAN(D(fake), fake)) [+ lambda_gp * GP for wgangp]."""
+        fake = fake.detach()
+        if self.batch_discriminator_calls:
+            pred_real, pred_fake = netD(torch.cat([real, fake])).split(
+                [real.shape[0], fake.shape[0]])
+        else:
+            pred_real, pred_fake = netD(real), netD(fake)
+        loss = (self.gan_loss(pred_real, True, is_disc=True)
+                + self.gan_loss(pred_fake, False, is_disc=True)) * 0.5
+        if self.gan_loss.gan_mode == 'wgangp':
+            loss = loss + self.lambda_gp * gradient_penalty(netD, real, fake)
+        return loss
+
+    # ------------------------------------------------------------------ MMEngine API
+    def train_step(self, data, optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
+        data = self.data_preprocessor(data, True)
+        real_A, real_B = data['inputs']['img_A'], data['inputs']['img_B']
+        g_optim, d_optim = optim_wrapper['generators'], optim_wrapper['discriminators']
+
+        # 1-2. generators, with the discriminators frozen so no gradient reaches them
+        set_requires_grad(self.discriminators, False)
+        with g_optim.optim_context(self.generators):
+            images = self.forward_generators(real_A, real_B, identity=self.lambda_identity > 0)
+            losses_G = self.generator_losses(real_A, real_B, images)
+        loss_G, log_vars = self.parse_losses(losses_G)
+        self._check_finite(log_vars, 'generators')
+        log_vars['loss_G'] = log_vars.pop('loss')
+        g_optim.update_params(loss_G)
+
+        # 3. discriminators on pooled fakes made before the generators' update
+        set_requires_grad(self.discriminators, True)
+        with d_optim.optim_context(self.discriminators):
+            pool_B = self.fake_B_pool.query(images['fake_B'])
+            pool_A = self.fake_A_pool.query(images['fake_A'])
+            losses_D = dict(
+                loss_D_A=self.discriminator_loss(self.discriminators['b'], real_B, pool_B),
+                loss_D_B=self.discriminator_loss(self.discriminators['a'], real_A, pool_A))
+        loss_D, log_D = self.parse_losses(losses_D)
+        self._check_finite(log_D, 'discriminators')
+        log_D['loss_D'] = log_D.pop('loss')
+        d_optim.update_params(loss_D)
+        log_vars.update(log_D)
+        return log_vars
+
+    @staticmethod
+    def _check_finite(log_vars: dict, what: str) -> None:
+        bad = [k for k, v in log_vars.items() if not torch.isfinite(torch.as_tensor(v))]
+        if bad:
+            it = MessageHub.get_current_instance().get_info('iter')
+            where = f' at iteration {it + 1}' if it is not None else ''
+            raise FloatingPointError(
+                f'non-finite loss of the {what}{where}: '
+                + ', '.join(f'{k}={log_vars[k]}' for k in bad)
+                + '; no update was made from it. Lower the learning rate, check the data, '
+                  'or resume from the last checkpoint.')
+
+    @torch.no_grad()
+    def translate(self, real: torch.Tensor, direction: str = 'a2b') -> torch.Tensor:
+        """real in [-1, 1] -> translated image in [-1, 1] by one generator."""
+        return self.generators[direction](real)
+
+    def val_step(self, data) -> List[dict]:
+        return self._predict(self.data_preprocessor(data, False))
+
+    def test_step(self, data) -> List[dict]:
+        return self._predict(self.data_preprocessor(data, False))
+
+    @torch.no_grad()
+    def _predict(self, data) -> List[dict]:
+        """Per image: uint8 RGB (C, H, W) tensors of every translation, and the paths."""
+        inputs, samples = data['inputs'], data.get('data_samples') or {}
+        images = {}
+        if 'img_A' in inputs:
+            images['real_A'] = inputs['img_A']
+            images['fake_B'] = self.translate(images['real_A'], 'a2b')
+            images['rec_A'] = self.translate(images['fake_B'], 'b2a')
+        if 'img_B' in inputs:
+            images['real_B'] = inputs['img_B']
+            images['fake_A'] = self.translate(images['real_B'], 'b2a')
+            images['rec_B'] = self.translate(images['fake_A'], 'a2b')
+        to_uint8 = self.data_preprocessor.to_images
+        images = {k: to_uint8(v) for k, v in images.items()}
+        n = len(next(iter(images.values())))
+        outputs = [{k: v[i] for k, v in images.items()} for i in range(n)]
+        for key in ('img_A_path', 'img_B_path'):
+            paths = samples.get(key) if isinstance(samples, dict) else None
+            if paths is not None:
+                for out, path in zip(outputs, paths):
+                    out[key] = path
+        return outputs
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        """'tensor': fake_B = G_A(inputs) (inputs in [-1, 1]); 'predict': as test_step."""
+        if mode == 'tensor':
+            return self.generators['a2b'](inputs)
+        if mode == 'predict':
+            return self._predict(dict(inputs=inputs, data_samples=data_samples))
+        raise ValueError(f"CycleGAN.forward supports mode 'tensor' and 'predict', not {mode!r}: "
+                         'training goes through train_step')

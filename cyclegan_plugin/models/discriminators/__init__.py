@@ -1,0 +1,3 @@
+from .patch_discriminator import PatchDiscriminator, PixelDiscriminator
+
+__all__ = ['PatchDiscriminator', 'PixelDiscriminator']

@@ -1,0 +1,3 @@
+from .gan_loss import GAN_MODES, GANLoss, gradient_penalty
+
+__all__ = ['GAN_MODES', 'GANLoss', 'gradient_penalty']

@@ -1,0 +1,31 @@
+"""Shared test fixtures: where the reference fixtures live, and a quiet default scope."""
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def reference_dir() -> Path:
+    """The reference fixture folder: $CYCLEGAN_REFERENCE_DIR or ../shared/reference."""
+    return Path(os.environ.get('CYCLEGAN_REFERENCE_DIR', ROOT.parent / 'shared' / 'reference'))
+
+
+@pytest.fixture(scope='session')
+def reference_root() -> Path:
+    path = reference_dir()
+    if not path.is_dir():
+        pytest.fail(f'reference fixtures not found at {path}: set CYCLEGAN_REFERENCE_DIR '
+                    'to the folder that holds cyclegan/ and fid/')
+    return path
+
+
+@pytest.fixture(autouse=True, scope='session')
+def cyclegan_default_scope():
+    """Tests build components the way a config does: by name, in the cyclegan_plugin scope."""
+    import cyclegan_plugin  # noqa: F401  (registers every component)
+    from mmengine.registry import DefaultScope
+    if DefaultScope.get_current_instance() is None:
+        DefaultScope.get_instance('cyclegan_plugin_tests', scope_name='cyclegan_plugin')
+    yield
