@@ -1,3 +1,7 @@
+from .checkpoint import SafeCheckpointHook, from_safe, load_checkpoint_file, to_safe
+from .hooks import RandomStateHook, SaveTranslationsHook, get_random_states, set_random_states
 from .optimizer_constructor import CycleGANOptimWrapperConstructor
 
-__all__ = ['CycleGANOptimWrapperConstructor']
+__all__ = ['CycleGANOptimWrapperConstructor', 'RandomStateHook', 'SaveTranslationsHook',
+           'get_random_states', 'set_random_states', 'load_checkpoint_file', 'SafeCheckpointHook',
+           'to_safe', 'from_safe']

@@ -1,0 +1,29 @@
+# Runtime shared by every config: MMEngine does the loop, logging and checkpoints.
+default_scope = 'cyclegan_plugin'
+custom_imports = dict(imports=['cyclegan_plugin'], allow_failed_imports=False)
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=100),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=5000, by_epoch=False, save_last=True,
+                    max_keep_ckpts=5),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+# RandomStateHook keeps the Python / NumPy / torch random states in each checkpoint, so a
+# resumed run draws the same image-pool choices as an uninterrupted one; SafeCheckpointHook
+# stores the message hub as tensors so checkpoints load with torch.load(weights_only=True)
+custom_hooks = [dict(type='RandomStateHook'), dict(type='SafeCheckpointHook')]
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+log_processor = dict(type='LogProcessor', window_size=100, by_epoch=False)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)

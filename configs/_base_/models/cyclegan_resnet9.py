@@ -1,0 +1,15 @@
+# The paper's CycleGAN: ResNet-9 generators, 70x70 PatchGAN discriminators, LSGAN,
+# lambda 10, identity 0.5, pools of 50, instance norm, N(0, 0.02) init.
+model = dict(
+    type='CycleGAN',
+    data_preprocessor=dict(type='CycleGANDataPreprocessor'),
+    generator=dict(type='ResnetGenerator', in_channels=3, out_channels=3, ngf=64, n_blocks=9,
+                   norm='instance', use_dropout=False, init_cfg=dict(type='normal', gain=0.02)),
+    discriminator=dict(type='PatchDiscriminator', ndf=64, n_layers=3, norm='instance',
+                       init_cfg=dict(type='normal', gain=0.02)),
+    gan_loss=dict(type='GANLoss', gan_mode='lsgan'),
+    lambda_A=10.0,
+    lambda_B=10.0,
+    lambda_identity=0.5,
+    pool_size=50,
+)

@@ -1,0 +1,17 @@
+# CycleGAN on cezanne2photo: Cezanne paintings (A) <-> landscape photos (B).
+# The paper's settings: ResNet-9, LSGAN, lambda 10, identity 0.5, pool 50, batch 1,
+# load 286 / crop 256, 100 + 100 epochs. Get the data: tools/download_dataset.sh cezanne2photo
+_base_ = [
+    './_base_/models/cyclegan_resnet9.py',
+    './_base_/datasets/unpaired_256.py',
+    './_base_/schedules/cyclegan_linear_200e.py',
+    './_base_/default_runtime.py',
+]
+data_root = 'data/cezanne2photo'
+# one epoch = max(|trainA|, |trainB|) = max(525, 6287) iterations at batch size 1
+epoch_length = 6287
+train_cfg = dict(max_iters=200 * epoch_length, val_interval=20 * epoch_length)
+default_hooks = dict(checkpoint=dict(interval=5 * epoch_length))
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = dict(dataset=dict(data_root=data_root))

@@ -1,0 +1,7 @@
+from .demo_data import build_demo_dataset
+from .transforms import (BadImageError, LoadImage, MakePower2, PackImage, RandomCrop,
+                         ScaleWidth, build_pipeline)
+from .unpaired_dataset import UnpairedImageDataset
+
+__all__ = ['BadImageError', 'LoadImage', 'MakePower2', 'PackImage', 'RandomCrop', 'ScaleWidth',
+           'UnpairedImageDataset', 'build_demo_dataset', 'build_pipeline']

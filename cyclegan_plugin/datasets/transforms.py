@@ -1,0 +1,308 @@
+"""Image transforms that mmcv.transforms lacks, and the reference's preprocess modes.
+
+The reference (junyanz/pytorch-CycleGAN-and-pix2pix, ``data/base_dataset.py``) builds its
+pipeline with ``get_transform``; :func:`build_pipeline` returns the same steps as MMEngine
+transform configs. Resizing and flipping reuse mmcv's ``Resize`` and ``RandomFlip``; the
+classes here fill the gaps: a loader that normalises every file to 8-bit BGR (or gray),
+``RandomCrop``, ``ScaleWidth``, ``MakePower2`` and ``PackImage``.
+
+Images stay HWC ``uint8`` numpy arrays in mmcv's channel order (BGR, or 2-D for gray) until
+``PackImage`` turns them into CHW ``uint8`` tensors; the model's data preprocessor converts
+to RGB and scales to [-1, 1].
+"""
+from numbers import Integral
+from typing import List, Optional, Sequence, Tuple, Union
+
+import cv2
+import mmcv
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine import fileio
+from mmengine.logging import print_log
+
+from cyclegan_plugin.registry import TRANSFORMS
+
+PREPROCESS_MODES = ('resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop', 'none',
+                    'resize')
+
+
+class BadImageError(IOError):
+    """A file that cannot be decoded as an image (empty, truncated, not an image...).
+
+    A dedicated class so that a data set can skip such files on purpose without hiding
+    other errors.
+    """
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f'cannot read image {path}: {reason}')
+        self.path = path
+        self.reason = reason
+
+
+def _to_uint8(img: np.ndarray, path: str) -> np.ndarray:
+    """Bring any integer depth to 8 bits by scaling the full range, never by clipping.
+
+    16-bit files map 0..65535 to 0..255 with rounding (``round(v / 257)``). PIL's
+    ``convert('RGB')`` in the reference clips them to 255 and cv2's ``IMREAD_COLOR``
+    truncates (``v >> 8``); both lose information the rounding keeps.
+    """
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype == np.uint16:
+        return ((img.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    raise BadImageError(path, f'unsupported pixel type {img.dtype} (expected 8 or 16-bit '
+                              'integers)')
+
+
+@TRANSFORMS.register_module()
+class LoadImage(BaseTransform):
+    """Read ``results['img_path']`` into ``results['img']`` as 8-bit BGR (or gray).
+
+    Every kind of file the reference accepts through PIL's ``convert('RGB')`` comes out as
+    3-channel ``uint8`` BGR: gray files are replicated, alpha channels (RGBA, LA, palette
+    with transparency) are dropped without compositing, palettes are expanded and 16-bit
+    files are scaled to 8 bits. EXIF orientation is ignored, as PIL ignores it in the
+    reference. ``color_type='grayscale'`` (for ``input_nc=1``) returns a 2-D array,
+    the reference's ``Grayscale(1)`` of the RGB image.
+
+    Args:
+        color_type: 'color' (3 channels) or 'grayscale' (1 channel).
+        backend_args: passed to ``mmengine.fileio.get`` (e.g. for object storage).
+
+    Raises:
+        BadImageError: (an ``IOError``) the file is missing, empty, truncated, not an image
+            or of an unsupported pixel type; the message names the file.
+    """
+
+    def __init__(self, color_type: str = 'color', backend_args: Optional[dict] = None):
+        if color_type not in ('color', 'grayscale'):
+            raise ValueError(f"color_type must be 'color' or 'grayscale', got {color_type!r}")
+        self.color_type = color_type
+        self.backend_args = backend_args
+
+    def _read(self, path: str) -> np.ndarray:
+        try:
+            data = fileio.get(path, backend_args=self.backend_args)
+        except OSError as err:
+            raise BadImageError(path, f'{type(err).__name__}: {err}') from err
+        if len(data) == 0:
+            raise BadImageError(path, 'the file is empty (0 bytes)')
+        try:
+            # IMREAD_UNCHANGED keeps the depth (so 16 bits can be scaled properly) and,
+            # like PIL, ignores EXIF orientation.
+            img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        except cv2.error as err:
+            raise BadImageError(path, f'the decoder failed: {err}') from err
+        if img is None:
+            raise BadImageError(path, 'not a supported image file, or the file is truncated '
+                                      f'({len(data)} bytes)')
+        return img
+
+    def transform(self, results: dict) -> dict:
+        path = results['img_path']
+        img = _to_uint8(self._read(path), path)
+        if img.ndim == 3 and img.shape[2] in (1, 2):  # gray, or gray + alpha
+            img = img[:, :, 0]
+        elif img.ndim == 3 and img.shape[2] == 4:  # BGRA: drop alpha like convert('RGB')
+            img = img[:, :, :3]
+        elif not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):
+            raise BadImageError(path, f'unsupported image shape {img.shape}')
+
+        if self.color_type == 'color' and img.ndim == 2:
+            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        elif self.color_type == 'grayscale' and img.ndim == 3:
+            img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2GRAY)
+        img = np.ascontiguousarray(img)
+
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(color_type={self.color_type!r}, '
+                f'backend_args={self.backend_args!r})')
+
+
+def _pair(size: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
+    """An int means a square; a pair is (h, w) as in torchvision."""
+    if isinstance(size, Integral):
+        size = (int(size), int(size))
+    if len(size) != 2 or any(int(s) <= 0 for s in size):
+        raise ValueError(f'{name} must be a positive int or (h, w), got {size!r}')
+    return int(size[0]), int(size[1])
+
+
+@TRANSFORMS.register_module()
+class RandomCrop(BaseTransform):
+    """Crop a random ``crop_size`` window, the reference's ``transforms.RandomCrop``.
+
+    Every position is equally likely (numpy's RNG, which MMEngine seeds per worker). An
+    image smaller than the crop is an error, as in torchvision, naming the file.
+
+    Args:
+        crop_size: an int for a square crop, or (h, w).
+    """
+
+    def __init__(self, crop_size: Union[int, Sequence[int]]):
+        self.crop_size = _pair(crop_size, 'crop_size')
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        h, w = img.shape[:2]
+        th, tw = self.crop_size
+        if h < th or w < tw:
+            raise ValueError(
+                f"image {results.get('img_path', '<unknown>')} is {w}x{h} (WxH) at this "
+                f'point of the pipeline, smaller than the crop {tw}x{th}: use a larger '
+                'load_size or a smaller crop_size')
+        top = np.random.randint(0, h - th + 1)
+        left = np.random.randint(0, w - tw + 1)
+        img = img[top:top + th, left:left + tw]
+        results['img'] = np.ascontiguousarray(img)
+        results['img_shape'] = img.shape[:2]
+        results['crop_bbox'] = (left, top, left + tw, top + th)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(crop_size={self.crop_size})'
+
+
+def _resize(results: dict, w: int, h: int) -> dict:
+    img = results['img']
+    if img.shape[:2] != (h, w):
+        img = mmcv.imresize(img, (w, h), interpolation='bicubic')
+    results['img'] = img
+    results['img_shape'] = img.shape[:2]
+    return results
+
+
+@TRANSFORMS.register_module()
+class ScaleWidth(BaseTransform):
+    """The reference's ``__scale_width``: width to ``target_width``, aspect kept (bicubic).
+
+    The height never drops below ``crop_size`` (then the aspect is not kept), so that a
+    following ``RandomCrop(crop_size)`` always fits; an image already ``target_width``
+    wide and at least ``crop_size`` high is left alone. As in the reference:
+    ``h = int(max(target_width * oh / ow, crop_size))``.
+    """
+
+    def __init__(self, target_width: int, crop_size: int = 0):
+        self.target_width = int(target_width)
+        self.crop_size = int(crop_size)
+
+    def transform(self, results: dict) -> dict:
+        oh, ow = results['img'].shape[:2]
+        if ow == self.target_width and oh >= self.crop_size:
+            return results
+        h = int(max(self.target_width * oh / ow, self.crop_size))
+        return _resize(results, self.target_width, h)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(target_width={self.target_width}, '
+                f'crop_size={self.crop_size})')
+
+
+@TRANSFORMS.register_module()
+class MakePower2(BaseTransform):
+    """The reference's ``__make_power_2``: round each side to a multiple of ``base``.
+
+    Used by preprocess 'none', so that the generators' down- and up-sampling give back the
+    input size (``base=4`` for two stride-2 stages). Python's ``round`` as in the
+    reference; a side that would round to 0 becomes ``base``. Bicubic.
+    """
+
+    _warned = False
+
+    def __init__(self, base: int = 4):
+        self.base = int(base)
+
+    def transform(self, results: dict) -> dict:
+        oh, ow = results['img'].shape[:2]
+        h = max(int(round(oh / self.base) * self.base), self.base)
+        w = max(int(round(ow / self.base) * self.base), self.base)
+        if (h, w) == (oh, ow):
+            return results
+        if not MakePower2._warned:  # the reference's __print_size_warning, once
+            print_log(f'The image size needs to be a multiple of {self.base}. The loaded '
+                      f'image size was ({ow}, {oh}), so it was adjusted to ({w}, {h}). This '
+                      'adjustment will be done to all images whose sizes are not multiples '
+                      f'of {self.base}', logger='current')
+            MakePower2._warned = True
+        return _resize(results, w, h)
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(base={self.base})'
+
+
+@TRANSFORMS.register_module()
+class PackImage(BaseTransform):
+    """HWC (or HW) ``uint8`` numpy image -> contiguous CHW ``uint8`` tensor in ``results['img']``.
+
+    Stays ``uint8`` so that workers ship 4x fewer bytes; the data preprocessor scales.
+    """
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        if img.ndim == 2:
+            img = img[:, :, None]
+        results['img'] = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+        return results
+
+
+def build_pipeline(preprocess: str = 'resize_and_crop',
+                   load_size: Optional[int] = None,
+                   crop_size: int = 256,
+                   no_flip: bool = False,
+                   input_nc: int = 3,
+                   phase: str = 'train') -> List[dict]:
+    """Transform configs for one domain, mirroring the reference's ``get_transform``.
+
+    Every pipeline starts with ``LoadImage`` (grayscale when ``input_nc == 1``) and ends with
+    ``PackImage``. In between, by ``preprocess``:
+
+    - ``'resize_and_crop'`` (the reference default): resize to ``load_size`` x
+      ``load_size`` (bicubic, aspect not kept), then a random ``crop_size`` crop.
+    - ``'crop'``: a random ``crop_size`` crop of the image at its own size.
+    - ``'scale_width'``: width to ``load_size``, aspect kept, height at least
+      ``crop_size`` (``ScaleWidth``); no crop, so the batch size must be 1 unless all images
+      share an aspect ratio.
+    - ``'scale_width_and_crop'``: ``scale_width`` then a random ``crop_size`` crop.
+    - ``'none'``: no resize or crop; sides rounded to multiples of 4 (``MakePower2``).
+    - ``'resize'``: only the ``load_size`` square resize (the reference accepts it too,
+      through its substring tests).
+
+    Then a horizontal flip with probability 0.5 unless ``no_flip``.
+
+    ``phase='test'`` follows the reference's test script and options: no flip, and
+    ``load_size`` defaults to ``crop_size`` (so 'resize_and_crop' is a plain resize to
+    ``crop_size``). ``load_size=None`` means the reference default: 286 for training,
+    ``crop_size`` for test. A crop that would cover the whole image (``load_size ==
+    crop_size`` after a square resize) is left out since it does nothing.
+    """
+    if preprocess not in PREPROCESS_MODES:
+        raise ValueError(f'unknown preprocess {preprocess!r}; choose one of '
+                         f'{", ".join(PREPROCESS_MODES)}')
+    if input_nc not in (1, 3):
+        raise ValueError(f'input_nc must be 1 or 3, got {input_nc}')
+    test = phase == 'test'
+    if load_size is None:
+        load_size = crop_size if test else 286
+    no_flip = no_flip or test
+
+    pipeline = [dict(type='LoadImage', color_type='grayscale' if input_nc == 1 else 'color')]
+    square_resize = 'resize' in preprocess
+    if square_resize:
+        pipeline.append(dict(type='Resize', scale=(load_size, load_size), keep_ratio=False,
+                             interpolation='bicubic'))
+    elif 'scale_width' in preprocess:
+        pipeline.append(dict(type='ScaleWidth', target_width=load_size, crop_size=crop_size))
+    if 'crop' in preprocess and not (square_resize and load_size == crop_size):
+        pipeline.append(dict(type='RandomCrop', crop_size=crop_size))
+    if preprocess == 'none':
+        pipeline.append(dict(type='MakePower2', base=4))
+    if not no_flip:
+        pipeline.append(dict(type='RandomFlip', prob=0.5, direction='horizontal'))
+    pipeline.append(dict(type='PackImage'))
+    return pipeline

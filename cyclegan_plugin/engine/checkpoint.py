@@ -1,0 +1,91 @@
+"""Training checkpoints that load with ``torch.load(weights_only=True)``.
+
+MMEngine stores its message hub as pickled HistoryBuffer objects, whose pickles call
+``getattr`` and NumPy internals: torch>=2.6 refuses them with weights_only=True (MMEngine
+0.10.7 then cannot resume), and allowing them would let a file run code. ``SafeCheckpointHook``
+stores those objects as tensors and plain types instead, and turns them back on load, so our
+checkpoints need no unpickling of code at all. The loader below is registered as MMEngine's
+loader for local files: it serves ``resume`` and ``load_from``, and loads a foreign MMEngine
+checkpoint with full unpickling only when told the file is trusted.
+"""
+import numpy as np
+import torch
+from mmengine.hooks import Hook
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner import CheckpointLoader
+
+from ..registry import HOOKS
+
+_BUFFER, _ARRAY = '__history_buffer__', '__ndarray__'
+
+
+def to_safe(obj):
+    """HistoryBuffer, NumPy arrays and scalars -> tensors and plain Python values."""
+    if isinstance(obj, HistoryBuffer):
+        log, count = obj.data
+        return {_BUFFER: True, 'max_length': obj.max_length,
+                'log': torch.from_numpy(np.asarray(log, dtype=np.float64)),
+                'count': torch.from_numpy(np.asarray(count, dtype=np.int64))}
+    if isinstance(obj, np.ndarray):
+        return {_ARRAY: torch.from_numpy(np.ascontiguousarray(obj))}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return type(obj)((k, to_safe(v)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_safe(v) for v in obj)
+    return obj
+
+
+def from_safe(obj):
+    """The inverse of :func:`to_safe`."""
+    if isinstance(obj, dict):
+        if obj.get(_BUFFER) is True:
+            buffer = HistoryBuffer(max_length=obj['max_length'])
+            for value, count in zip(obj['log'].tolist(), obj['count'].tolist()):
+                buffer.update(value, count)
+            return buffer
+        if set(obj) == {_ARRAY}:
+            return obj[_ARRAY].numpy()
+        return type(obj)((k, from_safe(v)) for k, v in obj.items())
+    if isinstance(obj, list):
+        return [from_safe(v) for v in obj]
+    return obj
+
+
+@HOOKS.register_module()
+class SafeCheckpointHook(Hook):
+    """Store the message hub as tensors and plain values (see the module docstring)."""
+
+    priority = 'VERY_LOW'
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if 'message_hub' in checkpoint:
+            checkpoint['message_hub'] = to_safe(checkpoint['message_hub'])
+        if 'meta' in checkpoint:
+            checkpoint['meta'] = to_safe(checkpoint['meta'])
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if 'message_hub' in checkpoint:
+            checkpoint['message_hub'] = from_safe(checkpoint['message_hub'])
+
+
+def load_checkpoint_file(path, map_location='cpu', trusted=False):
+    """Load a checkpoint with weights_only=True; ``trusted=True`` allows full unpickling
+    (needed for MMEngine checkpoints written without SafeCheckpointHook, e.g. MMagic's)."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=not trusted)
+    except FileNotFoundError:
+        raise
+    except Exception as err:
+        hint = ('the file may be truncated or damaged: resume from an earlier checkpoint'
+                if 'Weights only load failed' not in str(err) else
+                'it holds Python objects beyond tensors (an MMEngine checkpoint written '
+                'without SafeCheckpointHook?); unpickling them can run code, so it is '
+                'loaded only when you trust its source (trusted=True / --trust-checkpoint)')
+        raise RuntimeError(f'cannot load checkpoint {path}: {hint}. ({err})') from err
+
+
+@CheckpointLoader.register_scheme(prefixes='', force=True)
+def _load_local(filename, map_location):
+    return load_checkpoint_file(filename, map_location)

@@ -1,0 +1,59 @@
+"""What the tools share: making the package importable from a checkout, and friendly errors
+for configs whose data are missing."""
+import os
+import os.path as osp
+import sys
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def import_plugin():
+    try:
+        import cyclegan_plugin  # noqa: F401
+    except ImportError:
+        sys.path.insert(0, REPO)
+        import cyclegan_plugin  # noqa: F401
+
+
+DATA_HINTS = {
+    'mini_horse2zebra': 'build it with: python tools/make_demo_data.py --out {root} '
+                        '(or run `make demo`)',
+}
+
+
+def check_data_roots(cfg, loaders=('train_dataloader',)) -> None:
+    """Stop at once, with how to get the data, when a config's data folder is missing."""
+    for name in loaders:
+        loader = cfg.get(name)
+        if not loader:
+            continue
+        dataset = loader.get('dataset', {})
+        root = dataset.get('data_root')
+        if root and not osp.isdir(root):
+            key = osp.basename(osp.normpath(root))
+            hint = DATA_HINTS.get(key, 'download it with: tools/download_dataset.sh {name} '
+                                  '(needs internet), or put the reference layout '
+                                  '(trainA/, trainB/, testA/, testB/) there').format(
+                root=root, name=key)
+            sys.exit(f'error: the data folder {root} ({name}.dataset.data_root) does not '
+                     f'exist: {hint}')
+
+
+def amp_optim_wrapper(cfg) -> None:
+    """--amp: every optimizer wrapper of the model becomes an AmpOptimWrapper."""
+    ow = cfg.optim_wrapper
+    subs = [v for v in ow.values() if isinstance(v, dict) and 'optimizer' in v]
+    for sub in subs or [ow]:
+        sub['type'] = 'AmpOptimWrapper'
+        sub.setdefault('loss_scale', 'dynamic')
+
+
+def init_cpu_distributed(launcher: str) -> bool:
+    """torchrun on a machine without CUDA: MMEngine's 'pytorch' launcher calls
+    torch.cuda.set_device, so start the gloo process group ourselves."""
+    import torch
+    import torch.distributed as dist
+    if launcher != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
+        return False
+    dist.init_process_group('gloo')
+    return True
