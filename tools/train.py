@@ -40,10 +40,7 @@ def main(argv=None):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
-    if init_cpu_distributed(args.launcher):
-        cfg.launcher = 'none'  # the process group exists; MMEngine must not start another
-        cfg.model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel',
-                                     broadcast_buffers=False, find_unused_parameters=False)
+    init_cpu_distributed(args.launcher)  # MMEngine skips its own init when a group exists
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:

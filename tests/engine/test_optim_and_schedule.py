@@ -1,0 +1,63 @@
+"""The optimizer constructor and the reference's linear LR policy in MMEngine schedulers."""
+import pytest
+import torch
+from mmengine.optim import OptimWrapperDict, build_optim_wrapper
+from mmengine.optim.scheduler import LinearLR
+
+from cyclegan_plugin.registry import MODELS
+
+MODEL = dict(type='CycleGAN', generator=dict(type='ResnetGenerator', ngf=4, n_blocks=1),
+             discriminator=dict(type='PatchDiscriminator', ndf=4, n_layers=2))
+OPTIM = dict(constructor='CycleGANOptimWrapperConstructor',
+             generators=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
+             discriminators=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))))
+
+
+def test_one_adam_per_group_in_reference_order():
+    model = MODELS.build(MODEL)
+    optim = build_optim_wrapper(model, OPTIM)
+    assert isinstance(optim, OptimWrapperDict) and set(optim.keys()) == {'generators',
+                                                                         'discriminators'}
+    g = optim['generators'].optimizer
+    assert isinstance(g, torch.optim.Adam) and g.defaults['betas'] == (0.5, 0.999)
+    # parameters of G_A then G_B; of D_A (discriminators.b) then D_B, as the reference
+    expected = list(model.generators['a2b'].parameters()) + list(
+        model.generators['b2a'].parameters())
+    assert all(a is b for a, b in zip(g.param_groups[0]['params'], expected))
+    d_params = optim['discriminators'].optimizer.param_groups[0]['params']
+    assert d_params[0] is next(model.discriminators['b'].parameters())
+    with pytest.raises(KeyError, match='no submodule'):
+        build_optim_wrapper(model, dict(OPTIM, encoders=dict(optimizer=dict(type='Adam'))))
+
+
+def reference_linear_factor(epoch_index, n_epochs, n_epochs_decay):
+    """The reference's lambda_rule, for the LR used during 0-based epoch ``epoch_index``."""
+    return 1.0 - max(0, epoch_index + 1 - n_epochs) / float(n_epochs_decay + 1)
+
+
+@pytest.mark.parametrize('n, d', [(3, 4), (5, 5)])
+def test_epoch_linear_policy_is_the_reference(n, d):
+    """LinearLR(start=d/(d+1), end=1/(d+1), begin=n, end=n+d) in epochs is the reference's
+    policy exactly (docs/configs.md gives this form for epoch-based loops)."""
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=2e-4)
+    sched = LinearLR(opt, start_factor=d / (d + 1), end_factor=1 / (d + 1), begin=n,
+                     end=n + d, by_epoch=True)
+    for epoch in range(n + d):
+        assert opt.param_groups[0]['lr'] == pytest.approx(
+            2e-4 * reference_linear_factor(epoch, n, d), rel=1e-9), epoch
+        sched.step()
+
+
+def test_iteration_schedule_of_the_configs():
+    """Iteration configs: constant for n iterations, then linear to 0 at the last one."""
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=2e-4)
+    n, total = 10, 30
+    sched = LinearLR(opt, start_factor=1.0, end_factor=0.0, begin=n, end=total, by_epoch=False)
+    lrs = []
+    for _ in range(total):
+        lrs.append(opt.param_groups[0]['lr'])
+        sched.step()
+    assert lrs[:n + 1] == pytest.approx([2e-4] * (n + 1))
+    assert lrs[-1] == pytest.approx(0.0, abs=1e-12)
+    steps = [a - b for a, b in zip(lrs[n:], lrs[n + 1:])]
+    assert steps == pytest.approx([2e-4 / (total - n - 1)] * len(steps))

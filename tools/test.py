@@ -1,0 +1,80 @@
+"""Translate a config's test sets both ways with a checkpoint, score them, write a gallery.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out-dir DIR]
+        [--cfg-options ...] [--json FILE]
+
+Writes every real_A / fake_B / rec_A / real_B / fake_A / rec_B image and an index.html
+gallery (one row per test image, as the reference's results page), prints the config's
+test metrics and how many images it wrote.
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from _common import check_data_roots, import_plugin, init_cpu_distributed  # noqa: E402
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description='Test (translate + evaluate) a CycleGAN')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
+    parser.add_argument('--out-dir', help='where images and index.html go '
+                        '(default: <work-dir>/translations)')
+    parser.add_argument('--json', help='also write the metrics to this JSON file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import_plugin()
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    if not osp.isfile(args.checkpoint):
+        sys.exit(f'error: checkpoint {args.checkpoint} does not exist')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    init_cpu_distributed(args.launcher)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    out_dir = osp.abspath(args.out_dir or osp.join(cfg.work_dir, 'translations'))
+    hooks = [h for h in cfg.get('custom_hooks', []) if h.get('type') != 'SaveTranslationsHook']
+    cfg.custom_hooks = hooks + [dict(type='SaveTranslationsHook', out_dir=out_dir,
+                                     phases=['test'])]
+    check_data_roots(cfg, ('test_dataloader',))
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    gallery = osp.join(out_dir, 'index.html')
+    n_images = len([1 for _ in _iter_images(osp.join(out_dir, 'images'))])
+    print(f'wrote {n_images} images to {osp.join(out_dir, "images")}')
+    print(f'gallery: {gallery}')
+    for key, value in (metrics or {}).items():
+        print(f'{key}: {value:.4f}' if isinstance(value, float) else f'{key}: {value}')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(metrics=metrics, gallery=gallery, num_images=n_images), f, indent=2)
+    return metrics
+
+
+def _iter_images(folder):
+    import os
+    if osp.isdir(folder):
+        for name in os.listdir(folder):
+            if name.endswith('.png'):
+                yield name
+
+
+if __name__ == '__main__':
+    main()
