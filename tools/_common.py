@@ -57,3 +57,11 @@ def init_cpu_distributed(launcher: str) -> bool:
         return False
     dist.init_process_group('gloo')
     return True
+
+
+def close_distributed() -> None:
+    """Tear the process group down before exit (gloo aborts a process that exits with it)."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -13,7 +13,8 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import check_data_roots, import_plugin, init_cpu_distributed  # noqa: E402
+from _common import (check_data_roots, close_distributed, import_plugin,  # noqa: E402
+                     init_cpu_distributed)
 
 
 def parse_args(argv=None):
@@ -56,6 +57,7 @@ def main(argv=None):
     check_data_roots(cfg, ('test_dataloader',))
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
+    close_distributed()
     gallery = osp.join(out_dir, 'index.html')
     n_images = len([1 for _ in _iter_images(osp.join(out_dir, 'images'))])
     print(f'wrote {n_images} images to {osp.join(out_dir, "images")}')

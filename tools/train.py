@@ -8,8 +8,8 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (amp_optim_wrapper, check_data_roots, import_plugin,  # noqa: E402
-                     init_cpu_distributed)
+from _common import (amp_optim_wrapper, check_data_roots, close_distributed,  # noqa: E402
+                     import_plugin, init_cpu_distributed)
 
 
 def parse_args(argv=None):
@@ -52,6 +52,7 @@ def main(argv=None):
     check_data_roots(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    close_distributed()
     return runner
 
 

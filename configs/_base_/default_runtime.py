@@ -27,3 +27,7 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+# distributed runs (tools/dist_train.sh): one DDP per network, as two optimizers need (the
+# scope prefix: MMEngine looks wrappers up with get(), which ignores the default scope)
+model_wrapper_cfg = dict(type='cyclegan_plugin.CycleGANDistributedDataParallel', broadcast_buffers=False,
+                         find_unused_parameters=False)

@@ -33,6 +33,11 @@ def set_requires_grad(module: nn.Module, requires_grad: bool) -> None:
         param.requires_grad_(requires_grad)
 
 
+def _unwrap(net: nn.Module) -> nn.Module:
+    """The network inside a DistributedDataParallel wrapper (or the network itself)."""
+    return net.module if isinstance(net, nn.parallel.DistributedDataParallel) else net
+
+
 def _uses_batch_norm(module: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
@@ -137,8 +142,11 @@ class CycleGAN(BaseModel):
         if lambda_idt > 0:
             loss_idt_A = F.l1_loss(images['idt_A'], real_B) * self.lambda_B * lambda_idt
             loss_idt_B = F.l1_loss(images['idt_B'], real_A) * self.lambda_A * lambda_idt
-        losses['loss_G_A'] = self.gan_loss(self.discriminators['b'](images['fake_B']), True)
-        losses['loss_G_B'] = self.gan_loss(self.discriminators['a'](images['fake_A']), True)
+        # the frozen discriminators are called past any DDP wrapper: they get no gradient
+        # here, and a DDP forward would wait for one
+        D_A, D_B = (_unwrap(self.discriminators[d]) for d in ('b', 'a'))
+        losses['loss_G_A'] = self.gan_loss(D_A(images['fake_B']), True)
+        losses['loss_G_B'] = self.gan_loss(D_B(images['fake_A']), True)
         losses['loss_cycle_A'] = F.l1_loss(images['rec_A'], real_A) * self.lambda_A
         losses['loss_cycle_B'] = F.l1_loss(images['rec_B'], real_B) * self.lambda_B
         if lambda_idt > 0:
@@ -158,7 +166,7 @@ class CycleGAN(BaseModel):
         loss = (self.gan_loss(pred_real, True, is_disc=True)
                 + self.gan_loss(pred_fake, False, is_disc=True)) * 0.5
         if self.gan_loss.gan_mode == 'wgangp':
-            loss = loss + self.lambda_gp * gradient_penalty(netD, real, fake)
+            loss = loss + self.lambda_gp * gradient_penalty(_unwrap(netD), real, fake)
         return loss
 
     # ------------------------------------------------------------------ MMEngine API

@@ -45,15 +45,16 @@ class ImagePool(nn.Module):
                 returned.append(image)
         return torch.cat(returned, 0)
 
-    def get_extra_state(self):
-        return {'pool_size': self.pool_size,
-                'images': torch.cat(self.images, 0).cpu() if self.images else None}
+    def get_extra_state(self) -> torch.Tensor:
+        """The held images as one (N, C, H, W) tensor (empty when none): a plain tensor, so
+        checkpoints load with weights_only=True and MMEngine can broadcast the state dict."""
+        if not self.images:
+            return torch.empty(0)
+        return torch.cat([im.to(self.images[0].device) for im in self.images], 0).cpu()
 
-    def set_extra_state(self, state):
-        images = state.get('images')
+    def set_extra_state(self, state: torch.Tensor) -> None:
         # stored on the CPU here; a returned image moves to the device of the query
-        self.images = [] if images is None else [im.unsqueeze(0) for im in images]
-        self.images = self.images[:self.pool_size]
+        self.images = [] if state.numel() == 0 else list(state.split(1))[:self.pool_size]
 
     def _apply(self, fn, *args, **kwargs):
         """Move stored images along with .to()/.cuda() of the model."""
