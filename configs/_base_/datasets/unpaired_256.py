@@ -51,13 +51,4 @@ val_dataloader = dict(
         phase='test',
         test_mode=True,
         pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        phase='test',
-        test_mode=True,
-        pipeline=test_pipeline))
+test_dataloader = val_dataloader
