@@ -36,6 +36,7 @@ def reference_linear_factor(epoch_index, n_epochs, n_epochs_decay):
 
 
 @pytest.mark.parametrize('n, d', [(3, 4), (5, 5)])
+@pytest.mark.filterwarnings("ignore:Detected call of")
 def test_epoch_linear_policy_is_the_reference(n, d):
     """LinearLR(start=d/(d+1), end=1/(d+1), begin=n, end=n+d) in epochs is the reference's
     policy exactly (docs/configs.md gives this form for epoch-based loops)."""
@@ -48,6 +49,7 @@ def test_epoch_linear_policy_is_the_reference(n, d):
         sched.step()
 
 
+@pytest.mark.filterwarnings("ignore:Detected call of")
 def test_iteration_schedule_of_the_configs():
     """Iteration configs: constant for n iterations, then linear to 0 at the last one."""
     opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=2e-4)
