@@ -29,3 +29,28 @@ def cyclegan_default_scope():
     if DefaultScope.get_current_instance() is None:
         DefaultScope.get_instance('cyclegan_plugin_tests', scope_name='cyclegan_plugin')
     yield
+
+
+@pytest.fixture(scope='session')
+def ref(reference_root) -> Path:
+    """The FID fixtures: reference/fid (images, statistics, pytorch-fid's results)."""
+    return reference_root / 'fid'
+
+
+@pytest.fixture(scope='session')
+def results(ref) -> dict:
+    """pytorch-fid's recorded numbers (reference/fid/results.json)."""
+    import json
+    return json.loads((ref / 'results.json').read_text())
+
+
+@pytest.fixture(scope='session')
+def weights_file(tmp_path_factory, results) -> str:
+    """FID Inception weights made by the fixture README's seeded rule, written once."""
+    import torch
+    from cyclegan_plugin.evaluation.inception import seeded_inception_state_dict
+    seed = results['weights']['seed']
+    path = tmp_path_factory.getbasetemp() / f'seeded_inception_{seed}.pth'
+    if not path.exists():
+        torch.save(seeded_inception_state_dict(seed), path)
+    return str(path)

@@ -1,6 +1,5 @@
 """What the tools share: making the package importable from a checkout, and friendly errors
 for configs whose data are missing."""
-import os
 import os.path as osp
 import sys
 

@@ -3,6 +3,7 @@
     python tools/eval_fid.py FOLDER1 FOLDER2            # FID and KID
     python tools/eval_fid.py FOLDER STATS.npz           # FID against saved statistics
     python tools/eval_fid.py --save-stats OUT.npz FOLDER
+    python tools/eval_fid.py --config CFG --checkpoint CKPT   # translate the test sets, score
 
 The weights are pytorch-fid's pt_inception-2015-12-05-6726825d.pth, found by
 cyclegan_plugin.evaluation.inception.load_inception (--inception-weights, then
@@ -26,7 +27,7 @@ from cyclegan_plugin.evaluation.inception import (BLOCK_INDEX_BY_DIM, InceptionW
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('paths', nargs='+', metavar='PATH',
+    p.add_argument('paths', nargs='*', metavar='PATH',
                    help='two image folders / .npz statistics files, or one folder with '
                         '--save-stats')
     p.add_argument('--save-stats', metavar='OUT.npz',
@@ -43,8 +44,16 @@ def parse_args(argv=None):
     p.add_argument('--kid-subset-size', type=int, default=1000)
     p.add_argument('--kid-seed', type=int, default=0)
     p.add_argument('--json', metavar='FILE', help='also write the results as JSON')
+    p.add_argument('--config', help='with --checkpoint: translate the config\'s test sets '
+                   '(testA -> B, testB -> A) and score them against the real test images')
+    p.add_argument('--checkpoint', help='the checkpoint for --config')
+    p.add_argument('--work-dir', default=None, help='logs of the --config mode')
     p.add_argument('--quiet', action='store_true', help='no progress bar (one line per folder)')
     args = p.parse_args(argv)
+    if args.config or args.checkpoint:
+        if not (args.config and args.checkpoint) or args.paths or args.save_stats:
+            p.error('--config and --checkpoint go together, without paths or --save-stats')
+        return args
     expected = 1 if args.save_stats else 2
     if len(args.paths) != expected:
         p.error(f'expected {expected} path(s), got {len(args.paths)}')
@@ -131,6 +140,44 @@ def run_compare(args):
     return 0
 
 
+def run_config(args):
+    """Translate a config's test sets with a checkpoint through a real MMEngine test loop and
+    score each direction with TranslationFIDKID (translated testA vs real testB, and back)."""
+    import os.path as osp
+    import tempfile
+
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    for path in (args.config, args.checkpoint):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{path} does not exist')
+    cfg = Config.fromfile(args.config)
+    cfg.work_dir = args.work_dir or tempfile.mkdtemp(prefix='eval_fid_')
+    cfg.load_from = args.checkpoint
+    cfg.test_evaluator = dict(type='Evaluator', metrics=[dict(
+        type='TranslationFIDKID', dims=args.dims, inception_weights=args.inception_weights,
+        device=args.device, batch_size=args.batch_size, num_workers=args.num_workers,
+        kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
+        kid_seed=args.kid_seed)])
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    dataset = runner.test_dataloader.dataset
+    sizes = {'a2b': [dataset.A_size, dataset.B_size], 'b2a': [dataset.B_size, dataset.A_size]}
+    result = {d: {'fid': metrics.get(f'FID_{d}'), 'kid_mean': metrics.get(f'KID_{d}'),
+                  'kid_std': metrics.get(f'KID_{d}_std'), 'num_images': sizes[d]}
+              for d in ('a2b', 'b2a')}
+    result.update(dims=args.dims, config=args.config, checkpoint=args.checkpoint,
+                  metrics=metrics)
+    for d in ('a2b', 'b2a'):
+        print(f'{d}: FID {result[d]["fid"]}  KID {result[d]["kid_mean"]} +- '
+              f'{result[d]["kid_std"]}  images {result[d]["num_images"]}')
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0
+
+
 def _short_warning(message, category, *args, **kwargs):
     return f'warning: {message}\n'
 
@@ -138,8 +185,7 @@ def _short_warning(message, category, *args, **kwargs):
 def main(argv=None):
     args = parse_args(argv)
     warnings.formatwarning = _short_warning  # one line, no source excerpt
-    mode = run_save_stats if args.save_stats else run_compare
-    # (A config + checkpoint mode, translating a test set first, plugs in here as a third mode.)
+    mode = run_config if args.config else run_save_stats if args.save_stats else run_compare
     try:
         return mode(args)
     except (InceptionWeightsNotFound, FileNotFoundError, ValueError) as e:

@@ -1,6 +1,5 @@
 """FID / KID / IS maths and the image-folder helpers, without running Inception (except a tiny
 64-d check of the statistics cache). Expected values come from the fixture files."""
-import json
 import re
 import warnings
 
@@ -19,16 +18,6 @@ from cyclegan_plugin.evaluation.fid import (compute_statistics, fid_from_feature
 STAT_ATOL = 1e-5
 REL_TOL = 1e-5
 KID_ATOL = 2e-6
-
-
-@pytest.fixture(scope='module')
-def ref(reference_root):
-    return reference_root / 'fid'
-
-
-@pytest.fixture(scope='module')
-def results(ref):
-    return json.loads((ref / 'results.json').read_text())
 
 
 @pytest.fixture(scope='module')

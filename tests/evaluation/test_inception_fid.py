@@ -27,27 +27,8 @@ FID_ABS_FLOOR = 1e-4
 
 
 @pytest.fixture(scope='module')
-def ref(reference_root):
-    return reference_root / 'fid'
-
-
-@pytest.fixture(scope='module')
-def results(ref):
-    return json.loads((ref / 'results.json').read_text())
-
-
-@pytest.fixture(scope='module')
 def seed(results):
     return results['weights']['seed']
-
-
-@pytest.fixture(scope='module')
-def weights_file(tmp_path_factory, seed):
-    """Seeded weights as a .pth file, written once per session (shared path in the base temp)."""
-    path = tmp_path_factory.getbasetemp() / f'seeded_inception_{seed}.pth'
-    if not path.exists():
-        torch.save(seeded_inception_state_dict(seed), path)
-    return path
 
 
 @pytest.fixture(scope='module')

@@ -8,7 +8,6 @@ Two setups, each run once per module:
 Both avoid dims 2048 on purpose: one 2048x2048 scipy sqrtm takes 10-60 s on this machine, and the
 network path at 2048 is proven in test_inception_fid.py.
 """
-import json
 import logging
 import warnings
 
@@ -20,33 +19,13 @@ import torch
 from cyclegan_plugin.evaluation.fid import (compute_statistics, frechet_distance,
                                             inception_features, kernel_inception_distance,
                                             list_images, read_image, save_stats)
-from cyclegan_plugin.evaluation.inception import load_inception, seeded_inception_state_dict
+from cyclegan_plugin.evaluation.inception import load_inception
 from cyclegan_plugin.evaluation.metrics import (TranslationFID, TranslationFIDKID,
                                                 TranslationKID)
 from cyclegan_plugin.registry import METRICS
 
 REL_TOL = 1e-5
 KID_KW = dict(kid_subsets=20, kid_subset_size=4, kid_seed=0)
-
-
-@pytest.fixture(scope='module')
-def ref(reference_root):
-    return reference_root / 'fid'
-
-
-@pytest.fixture(scope='module')
-def results(ref):
-    return json.loads((ref / 'results.json').read_text())
-
-
-@pytest.fixture(scope='module')
-def weights_file(tmp_path_factory, results):
-    """Seeded weights as a .pth file, written once per session (shared path in the base temp)."""
-    seed = results['weights']['seed']
-    path = tmp_path_factory.getbasetemp() / f'seeded_inception_{seed}.pth'
-    if not path.exists():
-        torch.save(seeded_inception_state_dict(seed), path)
-    return str(path)
 
 
 def _chw(array_hwc):

@@ -12,11 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from cyclegan_plugin.evaluation.fid import load_stats
-from cyclegan_plugin.evaluation.inception import (FID_WEIGHTS_FILENAME, WEIGHTS_ENV,
-                                                  seeded_inception_state_dict)
+from cyclegan_plugin.evaluation.inception import (FID_WEIGHTS_FILENAME, WEIGHTS_ENV)
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / 'tools' / 'eval_fid.py'
@@ -26,28 +24,8 @@ KID_ATOL = 2e-6
 
 
 @pytest.fixture(scope='module')
-def ref(reference_root):
-    return reference_root / 'fid'
-
-
-@pytest.fixture(scope='module')
-def results(ref):
-    return json.loads((ref / 'results.json').read_text())
-
-
-@pytest.fixture(scope='module')
 def folders(ref, results):
     return {s: str(ref / results['images'][s]['folder']) for s in 'AB'}
-
-
-@pytest.fixture(scope='module')
-def weights_file(tmp_path_factory, results):
-    """Seeded weights as a .pth file, written once per session (shared path in the base temp)."""
-    seed = results['weights']['seed']
-    path = tmp_path_factory.getbasetemp() / f'seeded_inception_{seed}.pth'
-    if not path.exists():
-        torch.save(seeded_inception_state_dict(seed), path)
-    return str(path)
 
 
 def run_cli(*args, env_extra=None, drop_env=(), timeout=600):

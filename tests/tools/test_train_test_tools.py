@@ -23,7 +23,7 @@ def demo_root(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def config(demo_root, tmp_path_factory):
+def config(demo_root, tmp_path_factory, weights_file):
     """The demo config, shrunk: 32x32 data, slim networks, 6 iterations, checkpoints at 3."""
     path = tmp_path_factory.mktemp('cfg') / 'mini_test.py'
     path.write_text(f'''
@@ -48,7 +48,9 @@ default_hooks = dict(checkpoint=dict(interval=3, max_keep_ckpts=3), logger=dict(
 randomness = dict(seed=3)
 val_evaluator = dict(type='Evaluator', metrics=[
     dict(type='CycleConsistencyMetric'),
-    dict(type='MiniHorse2ZebraMetric', data_root=data_root)])
+    dict(type='MiniHorse2ZebraMetric', data_root=data_root),
+    dict(type='TranslationFIDKID', dims=64, inception_weights={weights_file!r},
+         kid_subset_size=2, kid_subsets=5)])
 test_evaluator = val_evaluator
 ''')
     return str(path)
@@ -84,7 +86,7 @@ def test_training_logs_every_loss_and_writes_safe_checkpoints(trained):
     text = logs[0].read_text()
     for term in ('loss_G_A', 'loss_G_B', 'loss_cycle_A', 'loss_cycle_B', 'loss_idt_A',
                  'loss_idt_B', 'loss_D_A', 'loss_D_B', 'generators.lr', 'discriminators.lr',
-                 'cycle/l1_A', 'h2z/stripe_a2b'):
+                 'cycle/l1_A', 'h2z/stripe_a2b', 'FID_a2b', 'FID_b2a', 'KID_a2b'):
         assert term in text, term
     assert 'Failed to search registry' not in text
     ckpt = load_weights_only(full / 'iter_6.pth')  # no pickled code needed
@@ -134,3 +136,17 @@ def test_missing_data_folder_stops_with_a_hint(tmp_path):
                     f'train_dataloader.dataset.data_root={missing}', check=False)
     assert proc.returncode != 0
     assert str(missing) in proc.stderr and 'download_dataset.sh' in proc.stderr
+
+
+def test_eval_fid_scores_a_config_and_checkpoint(trained, config, demo_root, weights_file,
+                                                 tmp_path):
+    full, _ = trained
+    out = tmp_path / 'scores.json'
+    run_tool('eval_fid.py', '--config', config, '--checkpoint', str(full / 'iter_6.pth'),
+             '--dims', '64', '--inception-weights', weights_file, '--kid-subsets', '5',
+             '--kid-subset-size', '2', '--work-dir', str(tmp_path / 'w'), '--json', str(out))
+    scores = json.loads(out.read_text())
+    n_test = len(os.listdir(demo_root / 'testA'))
+    for direction in ('a2b', 'b2a'):
+        assert scores[direction]['fid'] > 0 and scores[direction]['kid_mean'] is not None
+        assert scores[direction]['num_images'] == [n_test, n_test]
