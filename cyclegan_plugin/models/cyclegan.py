@@ -198,7 +198,7 @@ class CycleGAN(BaseModel):
         log_D['loss_D'] = log_D.pop('loss')
         d_optim.update_params(loss_D)
         log_vars.update(log_D)
-        return log_vars
+        return {k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in log_vars.items()}
 
     @staticmethod
     def _check_finite(log_vars: dict, what: str) -> None:
