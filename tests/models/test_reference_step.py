@@ -14,8 +14,11 @@ from cyclegan_plugin.interop import REFERENCE_TO_OURS, reference_to_ours
 from cyclegan_plugin.models import CycleGAN
 from cyclegan_plugin.registry import MODELS
 
-from .reference_utils import (bias_keys_before_instance_norm, load, model_cfg_from_opt,
-                              optim_cfg_from_opt, read_train_opt, seed_from_readme)
+from cyclegan_plugin.interop.reference_opt import model_cfg as model_cfg_from_opt
+from cyclegan_plugin.interop.reference_opt import optim_wrapper_cfg as optim_cfg_from_opt
+from cyclegan_plugin.interop.reference_opt import read_train_opt
+
+from .reference_utils import bias_keys_before_instance_norm, load, seed_from_readme
 
 STEP_FOLDERS = ['cyclegan_step', 'cyclegan_step_pool1']
 IMAGE_KEYS = ['fake_B', 'rec_A', 'fake_A', 'rec_B', 'idt_A', 'idt_B']
