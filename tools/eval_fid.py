@@ -134,10 +134,7 @@ def run_compare(args):
     if result['kid_mean'] is not None:
         print(f'KID:  {result["kid_mean"]} +- {result["kid_std"]} '
               f'({args.kid_subsets} subsets of {result["kid_subset_size"]})')
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2))
-    return 0
+    return _write_json(args.json, result)
 
 
 def run_config(args):
@@ -172,9 +169,13 @@ def run_config(args):
     for d in ('a2b', 'b2a'):
         print(f'{d}: FID {result[d]["fid"]}  KID {result[d]["kid_mean"]} +- '
               f'{result[d]["kid_std"]}  images {result[d]["num_images"]}')
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2))
+    return _write_json(args.json, result)
+
+
+def _write_json(path, result) -> int:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(result, indent=2))
     return 0
 
 

@@ -202,18 +202,17 @@ def ours_to_mmagic(state: Mapping, domains: Sequence[str] = DEFAULT_DOMAINS,
     """Our model's state dict -> MMagic's (networks in its order: domain_a, then domain_b).
     Image pools have no MMagic counterpart in the state dict and are left out."""
     domain_a, domain_b = domains
-    out = OrderedDict()
-    for mm, ours in ((f'generators.{domain_a}', 'generators.b2a'),
-                     (f'generators.{domain_b}', 'generators.a2b')):
-        sub = sub_state(state, ours)
-        if sub:
-            for k, v in generator_to_mmagic(sub).items():
-                out[f'{mm}.{k}'] = v
+    groups = [(generator_to_mmagic, ((f'generators.{domain_a}', 'generators.b2a'),
+                                     (f'generators.{domain_b}', 'generators.a2b')))]
     if discriminators:
-        for mm, ours in ((f'discriminators.{domain_a}', 'discriminators.a'),
-                         (f'discriminators.{domain_b}', 'discriminators.b')):
+        groups.append((discriminator_to_mmagic,
+                       ((f'discriminators.{domain_a}', 'discriminators.a'),
+                        (f'discriminators.{domain_b}', 'discriminators.b'))))
+    out = OrderedDict()
+    for to_mmagic, pairs in groups:
+        for mm, ours in pairs:
             sub = sub_state(state, ours)
             if sub:
-                for k, v in discriminator_to_mmagic(sub).items():
+                for k, v in to_mmagic(sub).items():
                     out[f'{mm}.{k}'] = v
     return out
