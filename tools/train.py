@@ -46,7 +46,9 @@ def main(argv=None):
     if args.amp:
         amp_optim_wrapper(cfg)
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        # the newest checkpoint that loads (a damaged one is skipped with a warning)
+        from cyclegan_plugin.engine import newest_loadable_checkpoint
+        cfg.resume, cfg.load_from = True, newest_loadable_checkpoint(cfg.work_dir)
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     check_data_roots(cfg)

@@ -6,8 +6,9 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # checkpoints are written to a temporary file and renamed: a kill never truncates one
     checkpoint=dict(type='CheckpointHook', interval=5000, by_epoch=False, save_last=True,
-                    max_keep_ckpts=5),
+                    max_keep_ckpts=5, backend_args=dict(backend='cyclegan_atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 # RandomStateHook keeps the Python / NumPy / torch random states in each checkpoint, so a

@@ -1,8 +1,9 @@
-from .checkpoint import SafeCheckpointHook, from_safe, load_checkpoint_file, to_safe
+from .checkpoint import (AtomicLocalBackend, SafeCheckpointHook, from_safe, load_checkpoint_file,
+                         newest_loadable_checkpoint, to_safe)
 from .hooks import RandomStateHook, SaveTranslationsHook, get_random_states, set_random_states
 from .model_wrapper import CycleGANDistributedDataParallel
 from .optimizer_constructor import CycleGANOptimWrapperConstructor
 
 __all__ = ['CycleGANDistributedDataParallel', 'CycleGANOptimWrapperConstructor', 'RandomStateHook', 'SaveTranslationsHook',
            'get_random_states', 'set_random_states', 'load_checkpoint_file', 'SafeCheckpointHook',
-           'to_safe', 'from_safe']
+           'to_safe', 'from_safe', 'AtomicLocalBackend', 'newest_loadable_checkpoint']

@@ -8,9 +8,16 @@ checkpoints need no unpickling of code at all. The loader below is registered as
 loader for local files: it serves ``resume`` and ``load_from``, and loads a foreign MMEngine
 checkpoint with full unpickling only when told the file is trusted.
 """
+import os
+import os.path as osp
+import re
+import tempfile
+
 import numpy as np
 import torch
+from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
@@ -89,3 +96,49 @@ def load_checkpoint_file(path, map_location='cpu', trusted=False):
 @CheckpointLoader.register_scheme(prefixes='', force=True)
 def _load_local(filename, map_location):
     return load_checkpoint_file(filename, map_location)
+
+
+@register_backend('cyclegan_atomic_local')
+class AtomicLocalBackend(LocalBackend):
+    """Local files written whole or not at all: a temporary file in the same folder, flushed
+    to disk, then renamed over the target. A run killed during a save leaves the previous
+    checkpoint intact instead of a truncated one. Used by the configs' CheckpointHook
+    (``backend_args=dict(backend='cyclegan_atomic_local')``)."""
+
+    def put(self, obj: bytes, filepath) -> None:
+        filepath = str(filepath)
+        folder = osp.dirname(osp.abspath(filepath))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(filepath) + '.',
+                                   suffix='.tmp')
+        try:
+            with os.fdopen(fd, 'wb') as f:
+                f.write(obj)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, filepath)
+        except BaseException:
+            if osp.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        self.put(obj.encode(encoding), filepath)
+
+
+def newest_loadable_checkpoint(work_dir):
+    """The newest ``iter_*.pth`` / ``epoch_*.pth`` of a work dir that loads; damaged ones
+    are named in a warning and passed over. None when there is none."""
+    found = []
+    for name in os.listdir(work_dir) if osp.isdir(work_dir) else []:
+        m = re.fullmatch(r'(iter|epoch)_(\d+)\.pth', name)
+        if m:
+            found.append((int(m.group(2)), osp.join(work_dir, name)))
+    for _, path in sorted(found, reverse=True):
+        try:
+            load_checkpoint_file(path)
+            return path
+        except Exception as err:  # noqa: BLE001  (any damage: skip to the next one)
+            print_log(f'skipping damaged checkpoint {path}: {err}', logger='current',
+                      level=30)
+    return None
