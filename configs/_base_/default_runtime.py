@@ -14,7 +14,9 @@ default_hooks = dict(
 # RandomStateHook keeps the Python / NumPy / torch random states in each checkpoint, so a
 # resumed run draws the same image-pool choices as an uninterrupted one; SafeCheckpointHook
 # stores the message hub as tensors so checkpoints load with torch.load(weights_only=True)
-custom_hooks = [dict(type='RandomStateHook'), dict(type='SafeCheckpointHook')]
+custom_hooks = [dict(type='RandomStateHook'), dict(type='SafeCheckpointHook'),
+                # the reference's grid (real | fake | rec | idt, both domains) via the visualizer
+                dict(type='CycleGANVisualizationHook', interval=1000)]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -46,6 +46,8 @@ param_scheduler = [dict(type='LinearLR', start_factor=1.0, end_factor=0.0, by_ep
                         begin=2, end=6)]
 default_hooks = dict(checkpoint=dict(interval=3, max_keep_ckpts=3), logger=dict(interval=1))
 randomness = dict(seed=3)
+custom_hooks = [dict(type='RandomStateHook'), dict(type='SafeCheckpointHook'),
+                dict(type='CycleGANVisualizationHook', interval=3)]
 val_evaluator = dict(type='Evaluator', metrics=[
     dict(type='CycleConsistencyMetric'),
     dict(type='MiniHorse2ZebraMetric', data_root=data_root),
@@ -89,6 +91,13 @@ def test_training_logs_every_loss_and_writes_safe_checkpoints(trained):
                  'cycle/l1_A', 'h2z/stripe_a2b', 'FID_a2b', 'FID_b2a', 'KID_a2b'):
         assert term in text, term
     assert 'Failed to search registry' not in text
+    # the visualisation hook drew the 2 x 4 grid at iterations 3 and 6, and the 2 x 3
+    # validation grid (no identity images), through the LocalVisBackend
+    vis = {p.name: p for p in full.glob('*/vis_data/vis_image/*.png')}
+    assert {'translations_3.png', 'translations_6.png', 'val_translations_6.png'} <= set(vis)
+    import cv2
+    assert cv2.imread(str(vis['translations_6.png'])).shape == (2 * 32, 4 * 32, 3)
+    assert cv2.imread(str(vis['val_translations_6.png'])).shape == (2 * 32, 3 * 32, 3)
     ckpt = load_weights_only(full / 'iter_6.pth')  # no pickled code needed
     assert ckpt['meta']['iter'] == 6
     assert 'fake_B_pool._extra_state' in ckpt['state_dict']
