@@ -62,3 +62,12 @@ VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS, 'engine')
 LOG_PROCESSORS = _child('log_processor', MMENGINE_LOG_PROCESSORS, 'engine')
 INFERENCERS = _child('inferencer', MMENGINE_INFERENCERS, 'apis')
 FUNCTIONS = _child('function', MMENGINE_FUNCTIONS, 'datasets')
+
+
+def build(registry: Registry, cfg):
+    """Build a component a cyclegan_plugin component needs, in our scope whatever the
+    caller's default scope is (a host project's scope lacks our names); a scoped type
+    (``'other_pkg.X'``) or an explicit ``_scope_`` in ``cfg`` still wins."""
+    if isinstance(cfg, dict) and '_scope_' not in cfg:
+        cfg = dict(cfg, _scope_=SCOPE)
+    return registry.build(cfg)

@@ -7,7 +7,7 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 import torch
 from mmengine.dataset import BaseDataset, Compose
 
-from cyclegan_plugin.registry import DATASETS, TRANSFORMS
+from ..registry import DATASETS, TRANSFORMS, build
 
 from . import transforms as _transforms  # noqa: F401  (registers LoadImage, PackImage...)
 
@@ -49,7 +49,7 @@ def make_dataset(folder: str, max_dataset_size: float = math.inf) -> List[str]:
 def _build_transforms(pipeline: Sequence[Union[dict, Callable]]) -> List[Callable]:
     """Build configs with our registry, so our transforms resolve without a default scope
     (mmcv's still resolve through the parent registry)."""
-    return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
+    return [build(TRANSFORMS, t) if isinstance(t, dict) else t for t in pipeline]
 
 
 @DATASETS.register_module()

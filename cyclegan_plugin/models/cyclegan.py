@@ -18,7 +18,7 @@ from mmengine.optim import OptimWrapperDict
 from torch import nn
 import torch.nn.functional as F
 
-from ..registry import MODELS
+from ..registry import MODELS, build
 from .image_pool import ImagePool
 from .init import apply_init_cfg
 from .losses import gradient_penalty
@@ -76,7 +76,7 @@ class CycleGAN(BaseModel):
         if data_preprocessor is None:
             data_preprocessor = dict(type='CycleGANDataPreprocessor')
         if isinstance(data_preprocessor, dict):  # from our registry, whatever the scope
-            data_preprocessor = MODELS.build(data_preprocessor)
+            data_preprocessor = build(MODELS, data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         in_nc, out_nc = generator.get('in_channels', 3), generator.get('out_channels', 3)
         if lambda_identity > 0 and in_nc != out_nc:
@@ -88,19 +88,19 @@ class CycleGAN(BaseModel):
         g_init = g_cfg.pop('init_cfg', dict(type='normal', gain=0.02))
         d_init = d_cfg.pop('init_cfg', dict(type='normal', gain=0.02))
         self.generators = nn.ModuleDict()
-        self.generators['a2b'] = MODELS.build(dict(g_cfg, init_cfg=None))
-        self.generators['b2a'] = MODELS.build(
-            dict(g_cfg, in_channels=out_nc, out_channels=in_nc, init_cfg=None))
+        self.generators['a2b'] = build(MODELS, dict(g_cfg, init_cfg=None))
+        self.generators['b2a'] = build(
+            MODELS, dict(g_cfg, in_channels=out_nc, out_channels=in_nc, init_cfg=None))
         # discriminators.b (D_A) first: it is the reference's first D, also in the optimizer
         self.discriminators = nn.ModuleDict()
-        self.discriminators['b'] = MODELS.build(dict(d_cfg, in_channels=out_nc, init_cfg=None))
-        self.discriminators['a'] = MODELS.build(dict(d_cfg, in_channels=in_nc, init_cfg=None))
+        self.discriminators['b'] = build(MODELS, dict(d_cfg, in_channels=out_nc, init_cfg=None))
+        self.discriminators['a'] = build(MODELS, dict(d_cfg, in_channels=in_nc, init_cfg=None))
         for net in self.generators.values():
             apply_init_cfg(net, g_init)
         for net in self.discriminators.values():
             apply_init_cfg(net, d_init)
 
-        self.gan_loss = MODELS.build(gan_loss)
+        self.gan_loss = build(MODELS, gan_loss)
         self.lambda_A, self.lambda_B = lambda_A, lambda_B
         self.lambda_identity, self.lambda_gp = lambda_identity, lambda_gp
         # fake_B_pool feeds D_A, fake_A_pool feeds D_B (queried in that order)
