@@ -157,22 +157,13 @@ def write_image_atomic(path: str, rgb) -> None:
     """Encode, write to a temporary file next to the target, then rename over it."""
     import cv2
     import numpy as np
+    from cyclegan_plugin.engine import AtomicLocalBackend
     bgr = rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     ext = osp.splitext(path)[1]
     ok, data = cv2.imencode(ext, np.ascontiguousarray(bgr))
     if not ok:
         raise ToolError(f'cannot encode {path}')
-    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.', suffix='.tmp',
-                               dir=osp.dirname(path) or '.')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    AtomicLocalBackend().put(data.tobytes(), path)  # whole file or none, as checkpoints
 
 
 def write_gallery(out_dir: str, rows, title: str) -> str:
