@@ -183,11 +183,9 @@ td{{vertical-align:top;padding:4px}}</style></head>
 {body}
 </table></body></html>
 '''
+    from cyclegan_plugin.engine import AtomicLocalBackend
     path = osp.join(out_dir, 'index.html')
-    tmp = path + '.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(page)
-    os.replace(tmp, path)
+    AtomicLocalBackend().put_text(page, path)
     return path
 
 

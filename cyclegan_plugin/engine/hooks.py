@@ -12,6 +12,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from ..registry import HOOKS
+from .checkpoint import AtomicLocalBackend
 
 DATA_KEY = 'random_states'
 
@@ -130,15 +131,10 @@ class CycleGANVisualizationHook(Hook):
         with torch.no_grad():
             data = model.data_preprocessor(data_batch, False)
             real_A, real_B = data['inputs']['img_A'][:1], data['inputs']['img_B'][:1]
-            identity = real_A.shape[1] == real_B.shape[1]
-            generators = {k: (g.module if is_model_wrapper(g) else g)
-                          for k, g in model.generators.items()}
-            images = dict(real_A=real_A, real_B=real_B, fake_B=generators['a2b'](real_A),
-                          fake_A=generators['b2a'](real_B))
-            images.update(rec_A=generators['b2a'](images['fake_B']),
-                          rec_B=generators['a2b'](images['fake_A']))
-            if identity:
-                images.update(idt_A=generators['a2b'](real_B), idt_B=generators['b2a'](real_A))
+            # the model's own forward, in the reference's order (as train_step runs it)
+            images = model.forward_generators(real_A, real_B,
+                                              identity=real_A.shape[1] == real_B.shape[1])
+            images.update(real_A=real_A, real_B=real_B)
             images = {k: model.data_preprocessor.destruct(v)[0] for k, v in images.items()}
         model.train(was_training)
         runner.visualizer.add_image(self.name, translation_grid(images), step=runner.iter + 1)
@@ -270,7 +266,4 @@ def write_gallery(path: str, rows, columns, title: str = 'translations') -> None
                 cells.append('<td></td>')
         lines.append('<tr>' + ''.join(cells) + '</tr>')
     lines += ['</table>', '</body></html>']
-    tmp = path + '.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write('\n'.join(lines))
-    os.replace(tmp, path)
+    AtomicLocalBackend().put_text('\n'.join(lines), path)

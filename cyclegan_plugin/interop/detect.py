@@ -24,6 +24,7 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
 
+from ..engine.checkpoint import load_checkpoint_file
 from .reference import REFERENCE_TO_OURS, clean_reference_state_dict
 
 DIRECTIONS = ('a2b', 'b2a')
@@ -47,10 +48,6 @@ def load_file(path, map_location='cpu', trusted: bool = False):
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
     if trusted:
-        try:  # imported lazily: only such checkpoints need it
-            from ..engine.checkpoint import load_checkpoint_file
-        except ImportError:
-            return torch.load(path, map_location=map_location, weights_only=False)
         return load_checkpoint_file(path, map_location=map_location, trusted=True)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
