@@ -40,11 +40,17 @@ def main(argv=None):
     from mmengine.config import Config
     from mmengine.runner import Runner
 
+    from cyclegan_plugin.engine.config_check import ConfigKeyError, check_config
+
     if not osp.isfile(args.checkpoint):
         sys.exit(f'error: checkpoint {args.checkpoint} does not exist')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    try:  # MMEngine would silently ignore a mistyped top-level key: name it now
+        check_config(cfg)
+    except ConfigKeyError as err:
+        sys.exit(f'error in {args.config}:\n{err}')
     cfg.launcher = args.launcher
     init_cpu_distributed(args.launcher)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(

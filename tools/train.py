@@ -1,7 +1,7 @@
 """Train a CycleGAN from an MMEngine config.
 
     python tools/train.py configs/cyclegan_horse2zebra.py [--work-dir DIR] [--resume [CKPT]]
-        [--amp] [--cfg-options train_cfg.max_iters=1000 randomness.seed=1]
+        [--amp [bfloat16|float16]] [--cfg-options train_cfg.max_iters=1000 randomness.seed=1]
 """
 import argparse
 import os.path as osp
@@ -21,7 +21,9 @@ def parse_args(argv=None):
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or from the latest checkpoint of the work dir '
                         'when no path is given')
-    parser.add_argument('--amp', action='store_true', help='mixed-precision training')
+    parser.add_argument('--amp', nargs='?', const='bfloat16', choices=['bfloat16', 'float16'],
+                        help='mixed-precision training: bf16 (default) or fp16 with a loss '
+                        'scaler; CUDA, or a CPU with native bf16 (else fp32, with a warning)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_cfg.max_iters=100')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -36,19 +38,30 @@ def main(argv=None):
     from mmengine.config import Config
     from mmengine.runner import Runner
 
+    from cyclegan_plugin.engine.config_check import ConfigKeyError, check_config
+
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    try:  # MMEngine would silently ignore a mistyped top-level key: name it now
+        check_config(cfg)
+    except ConfigKeyError as err:
+        sys.exit(f'error in {args.config}:\n{err}')
     cfg.launcher = args.launcher
     init_cpu_distributed(args.launcher)  # MMEngine skips its own init when a group exists
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        amp_optim_wrapper(cfg)
+        amp_optim_wrapper(cfg, args.amp)
     if args.resume == 'auto':
         # the newest checkpoint that loads (a damaged one is skipped with a warning)
         from cyclegan_plugin.engine import newest_loadable_checkpoint
-        cfg.resume, cfg.load_from = True, newest_loadable_checkpoint(cfg.work_dir)
+        cfg.load_from = newest_loadable_checkpoint(cfg.work_dir)
+        # none: start afresh, as MMEngine does, without trusting a stale last_checkpoint
+        cfg.resume = cfg.load_from is not None
+        if not cfg.resume:
+            print(f'--resume: no loadable checkpoint in {cfg.work_dir}: training from the '
+                  'start', file=sys.stderr)
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     check_data_roots(cfg)

@@ -1,7 +1,8 @@
 from .demo_data import build_demo_dataset
-from .transforms import (BadImageError, LoadImage, MakePower2, PackImage, RandomCrop,
-                         ScaleWidth, build_pipeline)
+from .transforms import (BadImageError, ImageTooSmallError, LoadImage, MakePower2, PackImage,
+                         RandomCrop, ScaleWidth, build_pipeline)
 from .unpaired_dataset import UnpairedImageDataset
 
-__all__ = ['BadImageError', 'LoadImage', 'MakePower2', 'PackImage', 'RandomCrop', 'ScaleWidth',
-           'UnpairedImageDataset', 'build_demo_dataset', 'build_pipeline']
+__all__ = ['BadImageError', 'ImageTooSmallError', 'LoadImage', 'MakePower2', 'PackImage',
+           'RandomCrop', 'ScaleWidth', 'UnpairedImageDataset', 'build_demo_dataset',
+           'build_pipeline']

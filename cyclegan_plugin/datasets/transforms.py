@@ -34,10 +34,22 @@ class BadImageError(IOError):
     other errors.
     """
 
+    _message = 'cannot read image {path}: {reason}'
+
     def __init__(self, path: str, reason: str):
-        super().__init__(f'cannot read image {path}: {reason}')
+        super().__init__(self._message.format(path=path, reason=reason))
         self.path = path
         self.reason = reason
+
+
+class ImageTooSmallError(BadImageError, ValueError):
+    """An image smaller than the crop: readable, but unusable with this pipeline.
+
+    A ``BadImageError`` so that ``skip_bad_images`` skips it like an unreadable file, and a
+    ``ValueError`` as torchvision's ``RandomCrop`` raises in the reference.
+    """
+
+    _message = 'image {path} {reason}'
 
 
 def _to_uint8(img: np.ndarray, path: str) -> np.ndarray:
@@ -139,7 +151,8 @@ class RandomCrop(BaseTransform):
     """Crop a random ``crop_size`` window, the reference's ``transforms.RandomCrop``.
 
     Every position is equally likely (numpy's RNG, which MMEngine seeds per worker). An
-    image smaller than the crop is an error, as in torchvision, naming the file.
+    image smaller than the crop is an error, as in torchvision, naming the file and both
+    sizes (``ImageTooSmallError``, which ``skip_bad_images`` skips).
 
     Args:
         crop_size: an int for a square crop, or (h, w).
@@ -153,10 +166,10 @@ class RandomCrop(BaseTransform):
         h, w = img.shape[:2]
         th, tw = self.crop_size
         if h < th or w < tw:
-            raise ValueError(
-                f"image {results.get('img_path', '<unknown>')} is {w}x{h} (WxH) at this "
-                f'point of the pipeline, smaller than the crop {tw}x{th}: use a larger '
-                'load_size or a smaller crop_size')
+            raise ImageTooSmallError(
+                results.get('img_path', '<unknown>'),
+                f'is {w}x{h} (WxH) at this point of the pipeline, smaller than the crop '
+                f'{tw}x{th}: use a larger load_size or a smaller crop_size')
         top = np.random.randint(0, h - th + 1)
         left = np.random.randint(0, w - tw + 1)
         img = img[top:top + th, left:left + tw]

@@ -1,21 +1,27 @@
 """Unpaired two-domain image folders, the reference's ``UnalignedDataset`` for MMEngine."""
+import bisect
+import logging
 import math
 import os
 import random
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.dataset import BaseDataset, Compose
+from mmengine.logging import print_log
 
 from ..registry import DATASETS, TRANSFORMS, build
 
 from . import transforms as _transforms  # noqa: F401  (registers LoadImage, PackImage...)
+from .transforms import BadImageError
 
 # The reference's IMG_EXTENSIONS (data/image_folder.py), matched case-insensitively.
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.tif', '.tiff', '.webp')
 
 _PHASE_WORDS = {'train': 'training', 'test': 'test', 'val': 'validation'}
 _LAYOUT = '(the reference layout: trainA/, trainB/, testA/, testB/)'
+_FIX_OR_SKIP = ('fix or remove the file, or set skip_bad_images=True in the dataset config '
+                'to skip bad images with a warning')
 
 
 def is_image_file(filename: str) -> bool:
@@ -25,10 +31,13 @@ def is_image_file(filename: str) -> bool:
 def make_dataset(folder: str, max_dataset_size: float = math.inf) -> List[str]:
     """Sorted paths of the image files under ``folder``, recursively, without opening them.
 
-    ``os.scandir`` reads the file type from the directory entry, so 100,000 files list in
-    well under a second. Like the reference's ``os.walk``, symbolic links to folders
-    inside ``folder`` are not followed. Paths are sorted before ``max_dataset_size`` cuts
-    the list, so the subset does not depend on the file system's order.
+    Files are picked by extension only (``IMG_EXTENSIONS``, any case): other files (notes,
+    ``.gif``, ``.txt``...) are not listed; a non-image with an image extension is found
+    when it is loaded, with an error naming it. ``os.scandir`` reads the file type from the
+    directory entry, so 100,000 files list in well under a second. Like the reference's
+    ``os.walk``, symbolic links to folders inside ``folder`` are not followed. Paths are
+    sorted before ``max_dataset_size`` cuts the list, so the subset does not depend on the
+    file system's order.
     """
     images = []
     stack = [folder]
@@ -76,8 +85,21 @@ class UnpairedImageDataset(BaseDataset):
             end with ``PackImage``. See ``transforms.build_pipeline``.
         pipeline_B: a different pipeline for ``img_B`` (e.g. when ``output_nc`` differs
             from ``input_nc``); ``None`` uses ``pipeline``.
+        skip_bad_images: what to do with a file the pipeline cannot use (empty, truncated,
+            not an image, smaller than the crop: a ``BadImageError``). False: stop with an
+            error naming the file. True: take the next file of the same domain instead
+            (sorted order, wrapping around), warn once per bad file, and remember it in
+            ``bad_images`` so that it is not read again. The replacement is deterministic
+            and draws no extra random numbers: the random B partner is drawn once, before
+            loading, and a bad file fails in ``LoadImage`` (or ``RandomCrop``), before the
+            random transforms of our pipelines, so the run is the one a data set with the
+            next file in place of the bad one would give. With DataLoader workers, each
+            worker process keeps its own ``bad_images`` and warns once per file it meets.
         test_mode, lazy_init, serialize_data, max_refetch, metainfo: as in
-            ``mmengine.dataset.BaseDataset``.
+            ``mmengine.dataset.BaseDataset``. Bad files are not left to BaseDataset's
+            refetch (``prepare_data`` returning ``None``): it draws a random index with
+            NumPy, which would shift the transforms' random numbers, and it refuses to
+            refetch in ``test_mode``.
 
     Items are ``{'inputs': {'img_A', 'img_B'}, 'data_samples': {'img_A_path',
     'img_B_path'}}`` with ``uint8`` CHW tensors in the loader's channel order (BGR).
@@ -93,6 +115,7 @@ class UnpairedImageDataset(BaseDataset):
                  max_dataset_size: Optional[float] = None,
                  pipeline: Sequence[Union[dict, Callable]] = (),
                  pipeline_B: Optional[Sequence[Union[dict, Callable]]] = None,
+                 skip_bad_images: bool = False,
                  test_mode: bool = False,
                  lazy_init: bool = False,
                  serialize_data: bool = True,
@@ -107,6 +130,9 @@ class UnpairedImageDataset(BaseDataset):
         self.direction = direction
         self.serial_batches = serial_batches
         self.max_dataset_size = math.inf if max_dataset_size is None else max_dataset_size
+        self.skip_bad_images = skip_bad_images
+        # path -> reason, in the order found (in this process: each worker has its own)
+        self.bad_images: Dict[str, str] = {}
         # (domain letter, folder) for the messages; BtoA swaps the folders, not the letters'
         # meaning: img_A comes from the folder the user filled with domain-B images.
         root = data_root or ''
@@ -166,11 +192,36 @@ class UnpairedImageDataset(BaseDataset):
                             "end it with dict(type='PackImage')")
         return img
 
+    def _load_or_skip(self, pipeline: Compose, domain: Tuple[str, str], paths: List[str],
+                      path: str) -> Tuple[str, Optional[torch.Tensor]]:
+        """Load ``path``; if it is bad, raise naming it or, with ``skip_bad_images``, load
+        the next good file of ``paths`` (sorted, so ``bisect`` finds where to go on)."""
+        if not self.skip_bad_images:
+            try:
+                return path, self._load(pipeline, path)
+            except BadImageError as err:
+                raise type(err)(err.path, f'{err.reason}; {_FIX_OR_SKIP}') from err.__cause__
+        start = bisect.bisect_left(paths, path)
+        for k in range(len(paths)):
+            candidate = paths[(start + k) % len(paths)]
+            if candidate in self.bad_images:
+                continue
+            try:
+                return candidate, self._load(pipeline, candidate)
+            except BadImageError as err:
+                self.bad_images[candidate] = err.reason
+                print_log(f'skip_bad_images: skipping {err} (reported once; '
+                          f'{len(self.bad_images)} bad file(s) so far)',
+                          logger='current', level=logging.WARNING)
+        letter, folder = domain
+        raise RuntimeError(f'skip_bad_images: none of the {len(paths)} domain-{letter} '
+                           f'images in {folder} can be used (see the warnings above)')
+
     def prepare_data(self, idx: int) -> Optional[dict]:
         """Load ``A[idx % |A|]`` and its B partner through the pipeline, each on its own.
 
         Returns ``None`` (BaseDataset then tries another index in training) if a transform
-        returned ``None``.
+        returned ``None``. A bad file raises, or is replaced (``skip_bad_images``).
         """
         info = self.get_data_info(idx)
         A_path = info['img_A_path']
@@ -178,8 +229,9 @@ class UnpairedImageDataset(BaseDataset):
             B_path = info['img_B_path']
         else:
             B_path = self.B_paths[random.randint(0, self.B_size - 1)]
-        img_A = self._load(self.pipeline, A_path)
-        img_B = self._load(self.pipeline_B or self.pipeline, B_path)
+        A_path, img_A = self._load_or_skip(self.pipeline, self.dir_A, self.A_paths, A_path)
+        B_path, img_B = self._load_or_skip(self.pipeline_B or self.pipeline, self.dir_B,
+                                           self.B_paths, B_path)
         if img_A is None or img_B is None:
             return None
         return dict(inputs=dict(img_A=img_A, img_B=img_B),

@@ -15,8 +15,9 @@ import tempfile
 
 import numpy as np
 import torch
+from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, register_backend
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import CheckpointLoader
@@ -76,6 +77,26 @@ class SafeCheckpointHook(Hook):
         if 'message_hub' in checkpoint:
             checkpoint['message_hub'] = from_safe(checkpoint['message_hub'])
 
+    def before_train(self, runner) -> None:
+        """Clear what killed saves left behind (a whole checkpoint's size each), and warn
+        when a kill during a save would leave no checkpoint at all: with ``max_keep_ckpts=1``
+        MMEngine deletes the previous checkpoint before it writes the next."""
+        if not is_main_process():
+            return
+        folders = {runner.work_dir}
+        for hook in runner.hooks:
+            if isinstance(hook, CheckpointHook):
+                if isinstance(getattr(hook, 'out_dir', None), str):
+                    folders.add(hook.out_dir)
+                if hook.max_keep_ckpts == 1:
+                    print_log('CheckpointHook keeps 1 checkpoint: MMEngine deletes it before '
+                              'writing the next, so a run killed during that save has none '
+                              'to resume from; keep 2 or more', logger='current', level=30)
+        for folder in sorted(folders):
+            for path in remove_interrupted_writes(folder):
+                print_log(f'removed {path}, left by a save that was interrupted',
+                          logger='current')
+
 
 def load_checkpoint_file(path, map_location='cpu', trusted=False):
     """Load a checkpoint with weights_only=True; ``trusted=True`` allows full unpickling
@@ -98,6 +119,11 @@ def _load_local(filename, map_location):
     return load_checkpoint_file(filename, map_location)
 
 
+_TMP_SUFFIX = '.tmp'
+# AtomicLocalBackend's temporary files: '.' + target name + '.' + mkstemp's 8 characters
+_TMP_NAME = re.compile(r'\..+\.[a-z0-9_]{8}' + re.escape(_TMP_SUFFIX))
+
+
 @register_backend('cyclegan_atomic_local')
 class AtomicLocalBackend(LocalBackend):
     """Local files written whole or not at all: a temporary file in the same folder, flushed
@@ -110,7 +136,7 @@ class AtomicLocalBackend(LocalBackend):
         folder = osp.dirname(osp.abspath(filepath))
         os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(filepath) + '.',
-                                   suffix='.tmp')
+                                   suffix=_TMP_SUFFIX)
         try:
             with os.fdopen(fd, 'wb') as f:
                 f.write(obj)
@@ -124,6 +150,18 @@ class AtomicLocalBackend(LocalBackend):
 
     def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
         self.put(obj.encode(encoding), filepath)
+
+
+def remove_interrupted_writes(folder) -> list:
+    """Delete the temporary files that AtomicLocalBackend leaves in ``folder`` when its
+    process dies before the rename; returns their paths."""
+    removed = []
+    for name in os.listdir(folder) if osp.isdir(folder) else []:
+        path = osp.join(folder, name)
+        if _TMP_NAME.fullmatch(name) and osp.isfile(path):
+            os.remove(path)
+            removed.append(path)
+    return removed
 
 
 def newest_loadable_checkpoint(work_dir):

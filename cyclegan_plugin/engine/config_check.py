@@ -1,0 +1,132 @@
+"""Mistyped config keys fail before training, naming the key.
+
+A component dict (``model=dict(lamda_A=5)``, a dataset's ``dat_root``, a transform's
+argument) is checked by the class it builds: an unknown argument is a ``TypeError`` naming
+it, raised while the Runner is built or while ``train()`` builds its loops, before the first
+iteration. What nothing checks is what MMEngine reads with ``cfg.get``: ``Runner.from_cfg``
+ignores every top-level key it does not know, so ``train_cfgg = dict(max_iters=10)`` or
+``param_schedulers = [...]`` silently trains with the base config's values; so do unknown
+keys of ``env_cfg`` and ``auto_scale_lr``. :func:`check_config` catches those.
+
+Configs are Python and define their own variables (``data_root``, ``crop_size``...), so a
+top-level key is only an error when it is not one MMEngine reads and is a near miss of one
+(``difflib`` similarity 0.85 or more, or two neighbouring letters swapped), or when it is
+an MMCV 1.x key that MMEngine no longer reads. A variable of your own that looks like a
+typo is allowed by listing it: ``custom_config_keys = ['text_cfg']``.
+"""
+import difflib
+from typing import Iterable, List, Mapping
+
+# Every top-level key MMEngine 0.10 reads: the arguments Runner.from_cfg passes, what the
+# Runner reads from self.cfg later, and what Config itself interprets.
+RUNNER_KEYS = frozenset({
+    'model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader',
+    'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper', 'param_scheduler',
+    'val_evaluator', 'test_evaluator', 'default_hooks', 'custom_hooks', 'data_preprocessor',
+    'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level', 'visualizer',
+    'default_scope', 'randomness', 'experiment_name',
+    'model_wrapper_cfg', 'sync_bn', 'find_unused_parameters', 'activation_checkpointing',
+    'efficient_conv_bn_eval', 'compile',  # Runner, from self.cfg
+    'strategy', 'init_weights_for_test_or_val',  # FlexibleRunner
+    'custom_imports',  # Config
+    'custom_config_keys',  # ours: near misses kept on purpose
+})
+
+# MMCV 1.x runner keys: MMEngine ignores them; say what replaced each.
+LEGACY_KEYS = {
+    'resume_from': "resume=True and load_from='CKPT' (or tools/train.py --resume CKPT)",
+    'lr_config': 'param_scheduler',
+    'optimizer_config': 'optim_wrapper (e.g. clip_grad=...)',
+    'checkpoint_config': 'default_hooks.checkpoint',
+    'log_config': 'default_hooks.logger',
+    'workflow': 'train_cfg (val_interval)',
+    'total_epochs': 'train_cfg.max_epochs (or max_iters)',
+    'dist_params': 'env_cfg.dist_cfg',
+}
+
+# Nested dicts MMEngine reads with .get(): their keys, all of them.
+NESTED_KEYS = {
+    'env_cfg': frozenset({'cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit'}),
+    'auto_scale_lr': frozenset({'enable', 'base_batch_size'}),
+}
+
+# Runner.register_default_hooks' own hooks.
+DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler',
+                 'checkpoint')
+
+_HOW_TO_KEEP = ('if it is a variable of your own, rename it or list it in the config: '
+                "custom_config_keys = [{key!r}]")
+
+
+class ConfigKeyError(ValueError):
+    """One or more config keys that MMEngine would silently ignore."""
+
+
+def _swapped(key: str, known: str) -> bool:
+    """``modle`` for ``model``: difflib scores such typos of short words low."""
+    return len(key) == len(known) and any(
+        key == known[:i] + known[i + 1] + known[i] + known[i + 2:]
+        for i in range(len(known) - 1))
+
+
+def closest(key: str, known: Iterable[str], cutoff: float = 0.85) -> List[str]:
+    """The known keys ``key`` is probably a typo of, best first."""
+    known = sorted(known)
+    return [k for k in known if _swapped(key, k)] or difflib.get_close_matches(
+        key, known, n=1, cutoff=cutoff)
+
+
+def _did_you_mean(key: str, known: Iterable[str]) -> str:
+    match = closest(key, known, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ''
+
+
+def find_config_key_errors(cfg: Mapping) -> List[str]:
+    """One message per key of ``cfg`` that MMEngine would ignore although it was meant for it."""
+    allowed = cfg.get('custom_config_keys') or []
+    if isinstance(allowed, str) or not all(isinstance(k, str) for k in allowed):
+        return [f'custom_config_keys must be a list of key names, got {allowed!r}']
+    allowed = set(allowed)
+    errors = []
+    for key in cfg.keys():
+        if key in RUNNER_KEYS or key in allowed or key.startswith('_'):
+            continue
+        if key in LEGACY_KEYS:
+            errors.append(f'config key {key!r} is an MMCV 1.x key that MMEngine does not '
+                          f'read; use {LEGACY_KEYS[key]} ({_HOW_TO_KEEP.format(key=key)})')
+            continue
+        match = closest(key, RUNNER_KEYS)
+        if match:
+            errors.append(f"config key {key!r} is not used by MMEngine's Runner; did you mean "
+                          f'{match[0]!r}? ({_HOW_TO_KEEP.format(key=key)})')
+
+    for name, known in NESTED_KEYS.items():
+        section = cfg.get(name)
+        for key in section if isinstance(section, Mapping) else ():
+            if key not in known:
+                errors.append(f'config key {name + "." + key!r} is not read by MMEngine (it '
+                              f'knows {", ".join(sorted(known))}){_did_you_mean(key, known)}')
+
+    hooks = cfg.get('default_hooks')
+    if isinstance(hooks, Mapping):
+        # Runner.register_default_hooks replaces its default hook of that name with the dict
+        # (no merge, so no type means no hook), and only removes its own names with None.
+        names = set(DEFAULT_HOOKS) | {k for k, v in hooks.items()
+                                       if isinstance(v, Mapping) and 'type' in v}
+        for key, hook in hooks.items():
+            if hook is None and key not in DEFAULT_HOOKS:
+                errors.append(f'config key {"default_hooks." + key!r} = None removes nothing: '
+                              "MMEngine's default hooks are " + ', '.join(DEFAULT_HOOKS)
+                              + _did_you_mean(key, DEFAULT_HOOKS))
+            elif isinstance(hook, Mapping) and 'type' not in hook:
+                errors.append(f'config key {"default_hooks." + key!r} has no type (MMEngine '
+                              'replaces the hook of that name with this dict; hooks: '
+                              f'{", ".join(sorted(names))}){_did_you_mean(key, names - {key})}')
+    return errors
+
+
+def check_config(cfg: Mapping) -> None:
+    """Raise :class:`ConfigKeyError` listing every mistyped key, before a Runner is built."""
+    errors = find_config_key_errors(cfg)
+    if errors:
+        raise ConfigKeyError('\n'.join(errors))

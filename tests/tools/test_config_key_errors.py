@@ -1,0 +1,84 @@
+"""A mistyped config key stops tools/train.py and tools/test.py before the first training
+iteration, with a message naming the key: top-level keys through check_config (before the
+Runner exists), nested component keys through the classes they build."""
+import subprocess
+import sys
+
+import pytest
+
+from cyclegan_plugin.datasets import build_demo_dataset
+
+from ..conftest import ROOT
+
+CONFIG = str(ROOT / 'configs' / 'cyclegan_mini_horse2zebra.py')
+
+
+@pytest.fixture(scope='module')
+def config(tmp_path_factory):
+    """The demo config on 32x32 data, 2 iterations, a checkpoint after each."""
+    root = tmp_path_factory.mktemp('data') / 'mini_horse2zebra'
+    build_demo_dataset(str(root), size=32, num_train=4, num_test=2, seed=1)
+    path = tmp_path_factory.mktemp('cfg') / 'tiny.py'
+    path.write_text(f'''
+_base_ = [{CONFIG!r}]
+data_root = {str(root)!r}
+model = dict(generator=dict(ngf=8, n_blocks=2), discriminator=dict(ndf=8))
+train_pipeline = [dict(type='LoadImage'), dict(type='PackImage')]
+train_dataloader = dict(num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
+test_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
+train_cfg = dict(max_iters=2, val_interval=100)
+param_scheduler = []
+default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
+custom_hooks = []
+''')
+    return path
+
+
+def train(config, work_dir, *options):
+    args = [sys.executable, str(ROOT / 'tools' / 'train.py'), str(config),
+            '--work-dir', str(work_dir)]
+    if options:
+        args += ['--cfg-options', *options]
+    return subprocess.run(args, capture_output=True, text=True, cwd=str(ROOT), timeout=300)
+
+
+def assert_no_training(work_dir):
+    assert not list(work_dir.rglob('*.pth'))
+    assert not any('Iter(train)' in log.read_text() for log in work_dir.rglob('*.log'))
+
+
+def test_mistyped_top_level_key_stops_train_before_the_runner(config, tmp_path):
+    cfg = tmp_path / 'typo.py'
+    cfg.write_text(config.read_text() + 'train_cfgg = dict(max_iters=1)\n')
+    proc = train(cfg, tmp_path / 'work')
+    assert proc.returncode != 0
+    assert ("config key 'train_cfgg' is not used by MMEngine's Runner; did you mean "
+            "'train_cfg'?") in proc.stderr
+    assert str(cfg) in proc.stderr
+    assert not (tmp_path / 'work').exists()  # nothing was built
+
+
+def test_mistyped_key_stops_test_tool(config, tmp_path):
+    ckpt = tmp_path / 'never_loaded.pth'
+    ckpt.write_bytes(b'')
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / 'tools' / 'test.py'), str(config), str(ckpt),
+         '--work-dir', str(tmp_path / 'work'), '--cfg-options', 'test_evaluators.type=x'],
+        capture_output=True, text=True, cwd=str(ROOT), timeout=300)
+    assert proc.returncode != 0
+    assert "'test_evaluators'" in proc.stderr and "did you mean 'test_evaluator'?" in proc.stderr
+    assert not (tmp_path / 'work').exists()
+
+
+@pytest.mark.parametrize('option,key', [
+    ('model.lamda_A=5.0', 'lamda_A'),  # fails while the Runner builds the model
+    ('train_dataloader.dataset.dat_root=x', 'dat_root'),  # while train() builds its loop
+])
+def test_mistyped_nested_key_fails_before_the_first_iteration(config, tmp_path, option, key):
+    work = tmp_path / 'work'
+    proc = train(config, work, option)
+    assert proc.returncode != 0
+    assert f"unexpected keyword argument '{key}'" in proc.stderr
+    assert_no_training(work)
