@@ -7,12 +7,14 @@ constructor; its DefaultOptimWrapperConstructor builds one optimizer for a whole
         discriminators=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))))
 
 Each key names a submodule of the model (``model.generators``...); its value is an ordinary
-optim-wrapper config (``type='AmpOptimWrapper'`` for mixed precision, ``paramwise_cfg``...).
+optim-wrapper config (``type='AmpOptimWrapper'`` for mixed precision, which also works on
+CPUs with native bf16, see ``amp.py``; ``paramwise_cfg``...).
 """
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 from mmengine.model import is_model_wrapper
 
 from ..registry import OPTIM_WRAPPER_CONSTRUCTORS
+from .amp import resolve_amp
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -36,7 +38,8 @@ class CycleGANOptimWrapperConstructor:
             if module is None:
                 raise KeyError(f'optim_wrapper.{name}: the model has no submodule {name!r} '
                                f'(it has {[n for n, _ in model.named_children()]})')
-            cfg = dict(cfg)
+            device = next(module.parameters()).device
+            cfg = resolve_amp(dict(cfg), device)
             paramwise = cfg.pop('paramwise_cfg', self.paramwise_cfg)
             wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise)(module)
         return OptimWrapperDict(**wrappers)

@@ -6,13 +6,17 @@ Names follow the reference implementation: G_A is ``generators.a2b`` (A -> B), G
 rec_B = G_A(fake_A), and the identity images idt_A = G_A(real_B), idt_B = G_B(real_A).
 
 ``train_step`` follows the reference's optimize_parameters() operation for operation, so in
-fp32 it reproduces the reference's losses and updates; the batched paths do the same maths in
-fewer calls.
+fp32 it reproduces the reference's losses and updates. The fast paths (batched calls,
+channels_last, torch.compile) do the same maths in fewer or faster calls; mixed precision is
+the optimizer wrapper's business (``AmpOptimWrapper``, see engine/amp.py).
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
+
+import logging
+import warnings
 
 import torch
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from torch import nn
@@ -58,6 +62,16 @@ class CycleGAN(BaseModel):
         batch_generator_calls: run the two calls that share a generator (G_A on real_A and
             real_B, G_B on real_B and real_A) as one batch. Same maths with instance norm.
         batch_discriminator_calls: judge real and pooled fake as one batch in the D step.
+        channels_last: keep weights and images in NHWC memory order on CUDA (faster
+            convolutions, above all in mixed precision; the same maths). Ignored on the CPU,
+            with a warning: slower there, and torch 2.13's CPU convolutions compute wrong
+            weight gradients for NHWC inputs.
+        compile: ``torch.compile`` each network (``True`` or a dict of its keyword
+            arguments); the state dict keeps its keys. Compiling takes a while at the start.
+        nonfinite: what a NaN/Inf loss does: ``'raise'`` stops training with the term and
+            the iteration named; ``'skip'`` drops that iteration's updates (the pools keep
+            nothing of it either) and counts the skipped steps in the log
+            (``skipped_steps``).
     """
 
     def __init__(self,
@@ -71,6 +85,9 @@ class CycleGAN(BaseModel):
                  lambda_gp: float = 10.0,
                  batch_generator_calls: bool = False,
                  batch_discriminator_calls: bool = False,
+                 channels_last: bool = False,
+                 compile: Union[bool, dict] = False,
+                 nonfinite: str = 'raise',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -113,6 +130,17 @@ class CycleGAN(BaseModel):
                              "images): use norm='instance' or turn them off")
         self.batch_generator_calls = batch_generator_calls
         self.batch_discriminator_calls = batch_discriminator_calls
+        if nonfinite not in ('raise', 'skip'):
+            raise ValueError(f"nonfinite must be 'raise' or 'skip', got {nonfinite!r}")
+        self.nonfinite = nonfinite
+        # channels_last is settled at the first step, once the device is known
+        self.channels_last = channels_last
+        self.memory_format = torch.contiguous_format
+        self._memory_format_settled = not channels_last
+        if compile:
+            options = {} if compile is True else dict(compile)
+            for net in (*self.generators.values(), *self.discriminators.values()):
+                net.compile(**options)  # in place: state-dict keys stay as they are
 
     # ------------------------------------------------------------------ generators
     def forward_generators(self, real_A, real_B, identity=True) -> Dict[str, torch.Tensor]:
@@ -170,9 +198,25 @@ class CycleGAN(BaseModel):
         return loss
 
     # ------------------------------------------------------------------ MMEngine API
+    def _settle_memory_format(self, device: torch.device) -> None:
+        """Turn channels_last on where the model runs, once (the parameters stay the same
+        objects, so optimizers built before keep them)."""
+        if self._memory_format_settled:
+            return
+        self._memory_format_settled = True
+        if device.type == 'cpu':
+            warnings.warn('channels_last is ignored on the CPU: slower there, and torch\'s '
+                          'CPU convolutions give wrong weight gradients for NHWC inputs')
+            return
+        self.generators.to(memory_format=torch.channels_last)
+        self.discriminators.to(memory_format=torch.channels_last)
+        self.memory_format = torch.channels_last
+
     def train_step(self, data, optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
         data = self.data_preprocessor(data, True)
-        real_A, real_B = data['inputs']['img_A'], data['inputs']['img_B']
+        self._settle_memory_format(data['inputs']['img_A'].device)
+        real_A, real_B = (data['inputs'][k].contiguous(memory_format=self.memory_format)
+                          for k in ('img_A', 'img_B'))
         g_optim, d_optim = optim_wrapper['generators'], optim_wrapper['discriminators']
 
         # 1-2. generators, with the discriminators frozen so no gradient reaches them
@@ -181,41 +225,64 @@ class CycleGAN(BaseModel):
             images = self.forward_generators(real_A, real_B, identity=self.lambda_identity > 0)
             losses_G = self.generator_losses(real_A, real_B, images)
         loss_G, log_vars = self.parse_losses(losses_G)
-        self._check_finite(log_vars, 'generators')
         log_vars['loss_G'] = log_vars.pop('loss')
+        if not self._finite(log_vars, 'generators'):
+            g_optim.zero_grad()
+            set_requires_grad(self.discriminators, True)
+            return self._skipped_log()
         g_optim.update_params(loss_G)
 
-        # 3. discriminators on pooled fakes made before the generators' update
+        # 3. discriminators on pooled fakes made before the generators' update (in the
+        # images' own precision: under autocast the fakes may be bf16/fp16)
         set_requires_grad(self.discriminators, True)
         with d_optim.optim_context(self.discriminators):
-            pool_B = self.fake_B_pool.query(images['fake_B'])
-            pool_A = self.fake_A_pool.query(images['fake_A'])
+            pool_B = self.fake_B_pool.query(images['fake_B'].to(real_B.dtype))
+            pool_A = self.fake_A_pool.query(images['fake_A'].to(real_A.dtype))
             losses_D = dict(
                 loss_D_A=self.discriminator_loss(self.discriminators['b'], real_B, pool_B),
                 loss_D_B=self.discriminator_loss(self.discriminators['a'], real_A, pool_A))
         loss_D, log_D = self.parse_losses(losses_D)
-        self._check_finite(log_D, 'discriminators')
         log_D['loss_D'] = log_D.pop('loss')
-        d_optim.update_params(loss_D)
-        log_vars.update(log_D)
+        if self._finite(log_D, 'discriminators'):
+            d_optim.update_params(loss_D)
+            log_vars.update(log_D)
+        else:
+            d_optim.zero_grad()
+            log_vars.update(self._skipped_log())
+        if self.nonfinite == 'skip':
+            log_vars.setdefault('skipped_steps', self._skipped_count())
         return {k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in log_vars.items()}
 
-    @staticmethod
-    def _check_finite(log_vars: dict, what: str) -> None:
+    def _finite(self, log_vars: dict, what: str) -> bool:
+        """Whether these losses may update the networks; raises unless nonfinite='skip'."""
         bad = [k for k, v in log_vars.items() if not torch.isfinite(torch.as_tensor(v))]
-        if bad:
-            it = MessageHub.get_current_instance().get_info('iter')
-            where = f' at iteration {it + 1}' if it is not None else ''
+        if not bad:
+            return True
+        it = MessageHub.get_current_instance().get_info('iter')
+        where = f' at iteration {it + 1}' if it is not None else ''
+        terms = ', '.join(f'{k}={log_vars[k]}' for k in bad)
+        if self.nonfinite == 'raise':
             raise FloatingPointError(
-                f'non-finite loss of the {what}{where}: '
-                + ', '.join(f'{k}={log_vars[k]}' for k in bad)
-                + '; no update was made from it. Lower the learning rate, check the data, '
-                  'or resume from the last checkpoint.')
+                f'non-finite loss of the {what}{where}: {terms}; no update was made from it. '
+                'Lower the learning rate, check the data, resume from the last checkpoint, '
+                "or set model.nonfinite='skip' to skip such steps.")
+        hub = MessageHub.get_current_instance()
+        hub.update_info('skipped_steps', self._skipped_count() + 1)
+        print_log(f'skipped the update of the {what}{where}: {terms}', logger='current',
+                  level=logging.WARNING)
+        return False
+
+    @staticmethod
+    def _skipped_count() -> int:
+        return int(MessageHub.get_current_instance().get_info('skipped_steps', 0))
+
+    def _skipped_log(self) -> Dict[str, int]:
+        return dict(skipped_steps=self._skipped_count())
 
     @torch.no_grad()
     def translate(self, real: torch.Tensor, direction: str = 'a2b') -> torch.Tensor:
         """real in [-1, 1] -> translated image in [-1, 1] by one generator."""
-        return self.generators[direction](real)
+        return self.generators[direction](real.contiguous(memory_format=self.memory_format))
 
     def val_step(self, data) -> List[dict]:
         return self._predict(self.data_preprocessor(data, False))
@@ -227,6 +294,7 @@ class CycleGAN(BaseModel):
     def _predict(self, data) -> List[dict]:
         """Per image: uint8 RGB (C, H, W) tensors of every translation, and the paths."""
         inputs, samples = data['inputs'], data.get('data_samples') or {}
+        self._settle_memory_format(next(iter(inputs.values())).device)
         images = {}
         if 'img_A' in inputs:
             images['real_A'] = inputs['img_A']

@@ -33,7 +33,9 @@ class ImagePool(nn.Module):
             return images
         returned = []
         for image in images.detach():
-            image = image.unsqueeze(0)
+            # a copy: the generator's output buffer may be reused (CUDA graphs of
+            # torch.compile(mode='reduce-overhead')) while the pool still holds the image
+            image = image.unsqueeze(0).clone()
             if len(self.images) < self.pool_size:
                 self.images.append(image)
                 returned.append(image)

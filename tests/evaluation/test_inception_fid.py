@@ -158,6 +158,23 @@ def test_single_and_multi_dim_outputs_agree(model, ref, results):
         model(torch.zeros(1, 3, 8, 8), dims=(100,))
 
 
+def test_batched_extraction_with_workers_equals_one_image_at_a_time(model, ref, results):
+    """The fast path (batches of 50, channels_last, images decoded in DataLoader workers)
+    gives the features of the plain path: one image per call, NCHW, decoded in this
+    process."""
+    folder = ref / results['images']['A']['folder']
+    fast = extract_folder_features(folder, model, dims=(2048,), batch_size=50, num_workers=2,
+                                   progress=False)
+    plain_model = FIDInceptionV3()
+    plain_model.load_state_dict(model.state_dict())
+    plain_model.eval()
+    assert not plain_model.channels_last
+    plain = extract_folder_features(folder, plain_model, dims=(2048,), batch_size=1,
+                                    num_workers=0, progress=False)
+    assert fast.files == plain.files and len(fast.files) > 50
+    np.testing.assert_allclose(fast.features[2048], plain.features[2048], rtol=0, atol=1e-5)
+
+
 def test_mixed_sizes_equal_per_image_results(model):
     """A list of differently sized images gives each image its equal-size-batch features."""
     g = torch.Generator().manual_seed(0)

@@ -1,8 +1,15 @@
-"""The model's contract with MMEngine: preprocessing, predictions, non-finite losses."""
+"""The model's contract with MMEngine: preprocessing, predictions, non-finite losses, and
+the fast paths against the reference-order path."""
+import random
+
 import pytest
 import torch
+from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 
+from cyclegan_plugin.engine import cpu_has_native_bf16
+
+from .reference_utils import bias_keys_before_instance_norm
 from cyclegan_plugin.models import CycleGANDataPreprocessor
 from cyclegan_plugin.registry import MODELS
 
@@ -76,3 +83,86 @@ def test_non_finite_loss_stops_before_any_update():
     assert 'generators' in str(err.value)
     after = model.state_dict()
     assert all(torch.equal(v, after[k]) for k, v in before.items())
+
+
+def train(model_overrides=None, optim_overrides=None, steps=4, n=2):
+    """``steps`` iterations from one seed (pools of 2 fill and then draw): losses, state."""
+    torch.manual_seed(0)
+    random.seed(0)
+    model = MODELS.build(dict(MODEL, **(model_overrides or {})))
+    cfg = {k: (dict(v, optimizer=dict(v['optimizer'], **(optim_overrides or {})))
+               if isinstance(v, dict) else v) for k, v in OPTIM.items()}
+    optim = build_optim_wrapper(model, cfg)
+    logs = [{k: float(v) for k, v in model.train_step(batch(n=n, seed=s), optim).items()}
+            for s in range(steps)]
+    return logs, model.state_dict(), bias_keys_before_instance_norm(model)
+
+
+@pytest.mark.parametrize('fast', [
+    (dict(batch_generator_calls=True, batch_discriminator_calls=True), None),
+    (None, dict(fused=True)),
+    (dict(batch_generator_calls=True, batch_discriminator_calls=True), dict(fused=True)),
+], ids=['batched', 'fused_adam', 'batched+fused_adam'])
+def test_fast_paths_follow_the_reference_path_for_several_steps(fast):
+    """Same losses (1e-5 relative), weights and pools (1e-5) as the reference-order path
+    after 4 steps; the pools draw from their history by then. The biases of convolutions
+    before instance norm are left out: their gradient is zero in exact arithmetic, so Adam
+    turns rounding noise into full-size steps of either sign (as in the reference)."""
+    ref_logs, ref_state, noisy = train()
+    logs, state, _ = train(*fast)
+    for ref, ours in zip(ref_logs, logs):
+        assert ref.keys() == ours.keys()
+        for k in ref:
+            assert ours[k] == pytest.approx(ref[k], rel=1e-5, abs=1e-7), k
+    assert ref_state.keys() == state.keys()
+    for k, v in ref_state.items():
+        if k not in noisy:
+            assert (state[k].float() - v.float()).abs().max() <= 1e-5, k
+
+
+def test_mixed_precision_wrapper_by_device(recwarn):
+    """AmpOptimWrapper configs run bf16 autocast on a CPU with native bf16 (else fp32 with a
+    warning); the losses stay close to fp32 and the weights stay fp32."""
+    model = MODELS.build(MODEL)
+    cfg = {k: dict(v, type='AmpOptimWrapper', dtype='float16') if isinstance(v, dict) else v
+           for k, v in OPTIM.items()}
+    optim = build_optim_wrapper(model, cfg)
+    native = cpu_has_native_bf16()
+    wrapper = optim['generators']
+    assert type(wrapper).__name__ == ('CPUAmpOptimWrapper' if native else 'OptimWrapper')
+    assert any('bf16' in str(w.message) for w in recwarn)  # fp16 asked, bf16 or fp32 given
+    log = model.train_step(batch(), optim)
+    assert all(torch.isfinite(v) for v in log.values())
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    if native:
+        with wrapper.optim_context(model.generators):
+            assert model.generators['a2b'](torch.zeros(1, 3, 16, 16)).dtype == torch.bfloat16
+
+
+def test_non_finite_skip_policy_counts_and_keeps_weights():
+    """nonfinite='skip': the poisoned iteration changes no weight and no pool, the count goes
+    to the log, and training goes on."""
+    model = MODELS.build(dict(MODEL, nonfinite='skip'))
+    optim = build_optim_wrapper(model, OPTIM)
+    model.train_step(batch(), optim)  # one clean step fills the pools
+    hub = MessageHub.get_current_instance()
+    hub.update_info('skipped_steps', 0)
+    conv = model.generators['a2b'].model[1].weight
+    saved = conv.detach().clone()
+    with torch.no_grad():
+        conv.fill_(float('nan'))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    log = model.train_step(batch(seed=1), optim)
+    assert log == dict(skipped_steps=1)
+    after = model.state_dict()
+    assert all(torch.equal(v, after[k]) or k.endswith('a2b.model.1.weight')
+               for k, v in before.items())
+    with torch.no_grad():
+        conv.copy_(saved)
+    log = model.train_step(batch(seed=2), optim)
+    assert int(log['skipped_steps']) == 1 and torch.isfinite(log['loss_G'])
+
+
+def test_nonfinite_policy_is_checked():
+    with pytest.raises(ValueError, match="'raise' or 'skip'"):
+        MODELS.build(dict(MODEL, nonfinite='ignore'))
