@@ -4,7 +4,8 @@ custom_imports = dict(imports=['cyclegan_plugin'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=100),
+    # validation scalars at their training iteration (not epoch 0) for every vis backend
+    logger=dict(type='LoggerHook', interval=100, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # checkpoints are written to a temporary file and renamed: a kill never truncates one
     checkpoint=dict(type='CheckpointHook', interval=5000, by_epoch=False, save_last=True,
@@ -13,8 +14,10 @@ default_hooks = dict(
 )
 # RandomStateHook keeps the Python / NumPy / torch random states in each checkpoint, so a
 # resumed run draws the same image-pool choices as an uninterrupted one; SafeCheckpointHook
-# stores the message hub as tensors so checkpoints load with torch.load(weights_only=True)
+# stores the message hub as tensors so checkpoints load with torch.load(weights_only=True);
+# MemoryLogHook puts the resident memory (rss_mib) in the log beside MMEngine's CUDA memory
 custom_hooks = [dict(type='RandomStateHook'), dict(type='SafeCheckpointHook'),
+                dict(type='MemoryLogHook'),
                 # the reference's grid (real | fake | rec | idt, both domains) via the visualizer
                 dict(type='CycleGANVisualizationHook', interval=1000)]
 
@@ -29,8 +32,10 @@ visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_level = 'INFO'
 load_from = None
 resume = False
-randomness = dict(seed=0, deterministic=False)
+# diff_rank_seed: each process of a distributed run draws its own B partners, crops and flips
+# (rank 0 keeps the seed, so one-process runs are unchanged)
+randomness = dict(seed=0, deterministic=False, diff_rank_seed=True)
 # distributed runs (tools/dist_train.sh): one DDP per network, as two optimizers need (the
 # scope prefix: MMEngine looks wrappers up with get(), which ignores the default scope)
-model_wrapper_cfg = dict(type='cyclegan_plugin.CycleGANDistributedDataParallel', broadcast_buffers=False,
-                         find_unused_parameters=False)
+model_wrapper_cfg = dict(type='cyclegan_plugin.CycleGANDistributedDataParallel',
+                         broadcast_buffers=False, find_unused_parameters=False)

@@ -18,7 +18,6 @@ NO_EQUIVALENT = {
     'use_wandb': "add dict(type='WandbVisBackend') to vis_backends",
     'wandb_project_name': 'a WandbVisBackend init_kwargs setting',
     'gpu_ids': 'devices come from the launcher (tools/dist_train.sh, CUDA_VISIBLE_DEVICES)',
-    'num_threads': 'train_dataloader.num_workers',
     'checkpoints_dir': 'the work dir (--work-dir)', 'name': 'the work dir (--work-dir)',
     'continue_train': 'tools/train.py --resume', 'epoch': 'tools/train.py --resume CKPT',
     'load_iter': 'tools/train.py --resume CKPT', 'epoch_count': 'tools/train.py --resume',
@@ -48,6 +47,15 @@ def _bool(value: str) -> bool:
     return value.strip() == 'True'
 
 
+#: the reference's multi-GPU norms; each process here normalises its own batch
+SYNC_NORMS = {'sync_batch': 'batch', 'sync_instance': 'instance'}
+
+
+def _norm(opt: Dict[str, str]) -> str:
+    norm = opt.get('norm', 'instance')
+    return SYNC_NORMS.get(norm, norm)
+
+
 def generator_cfg(opt: Dict[str, str]) -> dict:
     netG = opt['netG']
     init = dict(type=opt.get('init_type', 'normal'), gain=float(opt.get('init_gain', 0.02)))
@@ -58,7 +66,7 @@ def generator_cfg(opt: Dict[str, str]) -> dict:
     else:
         raise ValueError(f'unknown netG {netG!r}')
     cfg.update(in_channels=int(opt.get('input_nc', 3)), out_channels=int(opt.get('output_nc', 3)),
-               ngf=int(opt.get('ngf', 64)), norm=opt.get('norm', 'instance'),
+               ngf=int(opt.get('ngf', 64)), norm=_norm(opt),
                use_dropout=not _bool(opt.get('no_dropout', 'True')), init_cfg=init)
     return cfg
 
@@ -73,19 +81,22 @@ def discriminator_cfg(opt: Dict[str, str]) -> dict:
         cfg = dict(type='PatchDiscriminator', n_layers=n_layers)
     else:
         raise ValueError(f'unknown netD {netD!r}')
-    cfg.update(ndf=int(opt.get('ndf', 64)), norm=opt.get('norm', 'instance'), init_cfg=init)
+    cfg.update(ndf=int(opt.get('ndf', 64)), norm=_norm(opt), init_cfg=init)
     return cfg
 
 
 def model_cfg(opt: Dict[str, str]) -> dict:
     if opt.get('model', 'cycle_gan') != 'cycle_gan':
         raise ValueError(f"only model 'cycle_gan' converts, got {opt['model']!r}")
-    return dict(type='CycleGAN', generator=generator_cfg(opt),
-                discriminator=discriminator_cfg(opt),
-                gan_loss=dict(type='GANLoss', gan_mode=opt.get('gan_mode', 'lsgan')),
-                lambda_A=float(opt.get('lambda_A', 10)), lambda_B=float(opt.get('lambda_B', 10)),
-                lambda_identity=float(opt.get('lambda_identity', 0.5)),
-                pool_size=int(opt.get('pool_size', 50)))
+    cfg = dict(type='CycleGAN', generator=generator_cfg(opt),
+               discriminator=discriminator_cfg(opt),
+               gan_loss=dict(type='GANLoss', gan_mode=opt.get('gan_mode', 'lsgan')),
+               lambda_A=float(opt.get('lambda_A', 10)), lambda_B=float(opt.get('lambda_B', 10)),
+               lambda_identity=float(opt.get('lambda_identity', 0.5)),
+               pool_size=int(opt.get('pool_size', 50)))
+    if cfg['gan_loss']['gan_mode'] == 'wgangp':
+        cfg['lambda_gp'] = 0.0  # the reference's CycleGAN adds no gradient penalty
+    return cfg
 
 
 def optim_wrapper_cfg(opt: Dict[str, str]) -> dict:
@@ -104,6 +115,17 @@ def convert(opt: Dict[str, str], bases: List[str]) -> Tuple[str, List[str]]:
     n, d = int(opt.get('n_epochs', 100)), int(opt.get('n_epochs_decay', 100))
     if policy != 'linear':
         notes.append(f"lr_policy = {policy}: converted as 'linear' (edit param_scheduler)")
+    if opt.get('norm') in SYNC_NORMS:
+        notes.append(f"norm = {opt['norm']}: converted as {SYNC_NORMS[opt['norm']]!r}; for "
+                     "synchronised batch norm across GPUs add sync_bn = 'torch' to the config")
+    if opt.get('gan_mode') == 'wgangp':
+        notes.append('gan_mode = wgangp: lambda_gp = 0.0, as the reference (our default adds '
+                     'a gradient penalty of weight 10)')
+    gpus = [g for g in opt.get('gpu_ids', '').split(',') if g.strip() not in ('', '-1')]
+    if len(gpus) > 1:
+        notes.append(f'batch_size = {opt.get("batch_size", 1)} was split over {len(gpus)} '
+                     'GPUs by the reference; here it is per process (tools/dist_train.sh): '
+                     'divide it by the number of GPUs')
     load, crop = int(opt.get('load_size', 286)), int(opt.get('crop_size', 256))
     preprocess = opt.get('preprocess', 'resize_and_crop')
     input_nc = int(opt.get('input_nc', 3))
@@ -117,6 +139,11 @@ def convert(opt: Dict[str, str], bases: List[str]) -> Tuple[str, List[str]]:
                    serial_batches=_bool(opt.get('serial_batches', 'False')))
     if max_size != 'inf':
         dataset['max_dataset_size'] = int(float(max_size))
+    loader = [f'batch_size={int(opt.get("batch_size", 1))}']
+    if 'num_threads' in opt:
+        loader.append(f'num_workers={int(opt["num_threads"])}')
+    if dataset['serial_batches']:  # the reference also stops shuffling then
+        loader.append("sampler=dict(type='DefaultSampler', shuffle=False)")
     lines = [
         '# Converted from a reference train_opt.txt by tools/from_reference_opt.py.',
         '# One epoch = max(|trainA|, |trainB|) iterations: set epoch_length to your data.',
@@ -125,7 +152,7 @@ def convert(opt: Dict[str, str], bases: List[str]) -> Tuple[str, List[str]]:
         f'optim_wrapper = {optim_wrapper_cfg(opt)!r}',
         f'train_pipeline = {train!r}',
         f'test_pipeline = {test!r}',
-        f'train_dataloader = dict(batch_size={int(opt.get("batch_size", 1))}, '
+        f'train_dataloader = dict({", ".join(loader)}, '
         f'dataset=dict({_kwargs(dataset)}, pipeline=train_pipeline))',
         f'val_dataloader = dict(dataset=dict(data_root={dataset["data_root"]!r}, '
         f'direction={dataset["direction"]!r}, pipeline=test_pipeline))',

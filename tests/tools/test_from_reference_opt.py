@@ -40,3 +40,23 @@ def test_converted_config_builds_the_reference_networks(reference_root, folder, 
     assert cfg.optim_wrapper.generators.optimizer.lr == float(opt['lr'])
     assert cfg.model.pool_size == int(opt['pool_size'])
     assert cfg.model.lambda_identity == float(opt['lambda_identity'])
+    assert cfg.train_dataloader.num_workers == int(opt['num_threads'])
+
+
+def test_conversion_of_options_the_reference_treats_specially(reference_root, tmp_path):
+    """wgangp has no gradient penalty in the reference's CycleGAN; serial_batches also stops
+    shuffling; its sync norms and multi-GPU batch sizes are converted with a note."""
+    from cyclegan_plugin.interop.reference_opt import convert
+    opt = read_train_opt(reference_root / 'cyclegan' / 'cyclegan_step' / 'checkpoints' /
+                         'train_opt.txt')
+    opt.update(gan_mode='wgangp', serial_batches='True', norm='sync_batch', gpu_ids='0,1',
+               batch_size='4')
+    text, notes = convert(opt, [str(ROOT / 'configs' / '_base_' / 'default_runtime.py')])
+    (tmp_path / 'c.py').write_text(text)
+    cfg = Config.fromfile(str(tmp_path / 'c.py'))
+    assert cfg.model.lambda_gp == 0.0 and cfg.model.gan_loss.gan_mode == 'wgangp'
+    assert cfg.train_dataloader.sampler == dict(type='DefaultSampler', shuffle=False)
+    assert cfg.model.generator.norm == 'batch' and cfg.model.discriminator.norm == 'batch'
+    joined = '\n'.join(notes)
+    for word in ('sync_bn', 'lambda_gp = 0.0', 'divide it by the number of GPUs'):
+        assert word in joined, word

@@ -47,6 +47,7 @@ param_scheduler = [dict(type='LinearLR', start_factor=1.0, end_factor=0.0, by_ep
 default_hooks = dict(checkpoint=dict(interval=3, max_keep_ckpts=3), logger=dict(interval=1))
 randomness = dict(seed=3)
 custom_hooks = [dict(type='RandomStateHook'), dict(type='SafeCheckpointHook'),
+                dict(type='MemoryLogHook'),
                 dict(type='CycleGANVisualizationHook', interval=3)]
 val_evaluator = dict(type='Evaluator', metrics=[
     dict(type='CycleConsistencyMetric'),
@@ -88,8 +89,13 @@ def test_training_logs_every_loss_and_writes_safe_checkpoints(trained):
     text = logs[0].read_text()
     for term in ('loss_G_A', 'loss_G_B', 'loss_cycle_A', 'loss_cycle_B', 'loss_idt_A',
                  'loss_idt_B', 'loss_D_A', 'loss_D_B', 'generators.lr', 'discriminators.lr',
-                 'cycle/l1_A', 'h2z/stripe_a2b', 'FID_a2b', 'FID_b2a', 'KID_a2b'):
+                 'cycle/l1_A', 'h2z/stripe_a2b', 'FID_a2b', 'FID_b2a', 'KID_a2b',
+                 'time', 'data_time', 'eta', 'rss_mib'):
         assert term in text, term
+    rss = [json.loads(line)['rss_mib'] for line in
+           next(full.glob('*/vis_data/scalars.json')).read_text().splitlines()
+           if 'loss_G' in line]
+    assert len(rss) == 6 and all(100 < r < 16000 for r in rss)  # MiB, every iteration
     assert 'Failed to search registry' not in text
     # the visualisation hook drew the 2 x 4 grid at iterations 3 and 6, and the 2 x 3
     # validation grid (no identity images), through the LocalVisBackend
