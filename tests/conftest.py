@@ -54,3 +54,33 @@ def weights_file(tmp_path_factory, results) -> str:
     if not path.exists():
         torch.save(seeded_inception_state_dict(seed), path)
     return str(path)
+
+
+DEMO_CONFIG = ROOT / 'configs' / 'cyclegan_mini_horse2zebra.py'
+#: the demo's random crop and flip, for 32x32 images
+TINY_TRAIN_PIPELINE = '''[
+    dict(type='LoadImage'),
+    dict(type='Resize', scale=(36, 36), keep_ratio=False, interpolation='bicubic'),
+    dict(type='RandomCrop', crop_size=32),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackImage'),
+]'''
+
+
+def tiny_demo_config(folder: Path, settings: str, num_train: int = 8, num_test: int = 3,
+                     train_pipeline: str = TINY_TRAIN_PIPELINE) -> Path:
+    """The demo config shrunk for tests that run the tools: 32x32 demo data built in
+    ``folder/mini_horse2zebra``, slim networks, no loader workers; ``settings`` holds the
+    test's own config lines (iterations, hooks, evaluators...)."""
+    from cyclegan_plugin.datasets import build_demo_dataset
+    root = folder / 'mini_horse2zebra'
+    build_demo_dataset(str(root), size=32, num_train=num_train, num_test=num_test, seed=1)
+    path = folder / 'tiny.py'
+    path.write_text(f'''_base_ = [{str(DEMO_CONFIG)!r}]
+data_root = {str(root)!r}
+model = dict(generator=dict(ngf=8, n_blocks=2), discriminator=dict(ndf=8))
+train_pipeline = {train_pipeline}
+train_dataloader = dict(num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
+''' + settings)
+    return path

@@ -73,6 +73,7 @@ TRAIN_PATHS = {
     'batched': BATCHED,
     'channels_last': dict(BATCHED, channels_last=True),
     'amp': dict(BATCHED, amp='bfloat16'),
+    'amp_unbatched': dict(amp='bfloat16'),
     'amp_cl': dict(BATCHED, channels_last=True, amp='bfloat16'),
     'amp_fp16_cl': dict(BATCHED, channels_last=True, amp='float16'),
     'compile': dict(BATCHED, compile=True),
@@ -85,15 +86,12 @@ TRAIN_PATHS = {
 }
 
 
-def matmul_peak(device, dtype_name='float32', n=4096, runs=3):
-    """GFLOP/s of an n x n x n matmul on ``device``: the ceiling the GFLOP/s are set against."""
+def _median_seconds(fn, device, runs):
+    """Median wall time of ``fn()`` over ``runs`` calls after one warm-up call."""
     import torch
-    dtype = getattr(torch, dtype_name)
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
 
     def once():
-        a @ b
+        fn()
         if device.startswith('cuda'):
             torch.cuda.synchronize()
     once()
@@ -102,7 +100,16 @@ def matmul_peak(device, dtype_name='float32', n=4096, runs=3):
         start = time.perf_counter()
         once()
         times.append(time.perf_counter() - start)
-    return 2 * n ** 3 / statistics.median(times) / 1e9
+    return statistics.median(times)
+
+
+def matmul_peak(device, dtype_name='float32', n=4096, runs=3):
+    """GFLOP/s of an n x n x n matmul on ``device``: the ceiling the GFLOP/s are set against."""
+    import torch
+    dtype = getattr(torch, dtype_name)
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    return 2 * n ** 3 / _median_seconds(lambda: a @ b, device, runs) / 1e9
 
 
 def conv_peak(device, runs=5):
@@ -112,18 +119,8 @@ def conv_peak(device, runs=5):
     import torch
     x = torch.randn(1, 256, 64, 64, device=device)
     w = torch.randn(256, 256, 3, 3, device=device)
-
-    def once():
-        torch.nn.functional.conv2d(x, w, padding=1)
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-    once()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - start)
-    return 2 * 256 * 256 * 9 * 64 * 64 / statistics.median(times) / 1e9
+    seconds = _median_seconds(lambda: torch.nn.functional.conv2d(x, w, padding=1), device, runs)
+    return 2 * 256 * 256 * 9 * 64 * 64 / seconds / 1e9
 
 
 def paper_cyclegan(n_blocks=9, **switches):
@@ -326,13 +323,8 @@ def bench_fid(args):
 
 
 def _median_rate(fn, batch, runs):
-    fn(batch)  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn(batch)
-        times.append(time.perf_counter() - start)
-    return batch.shape[0] / statistics.median(times)
+    """Images/s of ``fn(batch)``: median of ``runs`` after a warm-up."""
+    return batch.shape[0] / _median_seconds(lambda: fn(batch), str(batch.device), runs)
 
 
 def _paper_translator(device):

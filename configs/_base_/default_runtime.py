@@ -26,7 +26,11 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'),
 )
-log_processor = dict(type='LogProcessor', window_size=100, by_epoch=False)
+# losses are averaged over the last 100 iterations; the skipped-step count (model.nonfinite=
+# 'skip') and the resident memory are shown as they are now
+log_processor = dict(type='LogProcessor', window_size=100, by_epoch=False, custom_cfg=[
+    dict(data_src='skipped_steps', method_name='mean', window_size=1),
+    dict(data_src='rss_mib', method_name='mean', window_size=1)])
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_level = 'INFO'

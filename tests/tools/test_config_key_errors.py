@@ -6,34 +6,21 @@ import sys
 
 import pytest
 
-from cyclegan_plugin.datasets import build_demo_dataset
-
-from ..conftest import ROOT
-
-CONFIG = str(ROOT / 'configs' / 'cyclegan_mini_horse2zebra.py')
+from ..conftest import ROOT, tiny_demo_config
 
 
 @pytest.fixture(scope='module')
 def config(tmp_path_factory):
     """The demo config on 32x32 data, 2 iterations, a checkpoint after each."""
-    root = tmp_path_factory.mktemp('data') / 'mini_horse2zebra'
-    build_demo_dataset(str(root), size=32, num_train=4, num_test=2, seed=1)
-    path = tmp_path_factory.mktemp('cfg') / 'tiny.py'
-    path.write_text(f'''
-_base_ = [{CONFIG!r}]
-data_root = {str(root)!r}
-model = dict(generator=dict(ngf=8, n_blocks=2), discriminator=dict(ndf=8))
-train_pipeline = [dict(type='LoadImage'), dict(type='PackImage')]
-train_dataloader = dict(num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    return tiny_demo_config(tmp_path_factory.mktemp('cfg'), '''
 val_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
 test_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
 train_cfg = dict(max_iters=2, val_interval=100)
 param_scheduler = []
 default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
 custom_hooks = []
-''')
-    return path
+''', num_train=4, num_test=2,
+                            train_pipeline="[dict(type='LoadImage'), dict(type='PackImage')]")
 
 
 def train(config, work_dir, *options):

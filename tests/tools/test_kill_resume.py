@@ -14,10 +14,9 @@ import time
 import pytest
 import torch
 
-from cyclegan_plugin.datasets import build_demo_dataset
 from cyclegan_plugin.engine import newest_loadable_checkpoint
 
-from ..conftest import ROOT
+from ..conftest import ROOT, tiny_demo_config
 
 N_ITERS, INTERVAL = 16, 4  # checkpoints at 4, 8, 12 and 16; two are kept
 # one thread per process: several training processes share the CPU here, and the results
@@ -27,22 +26,7 @@ ENV = dict(os.environ, OMP_NUM_THREADS='1')
 
 @pytest.fixture(scope='module')
 def config(tmp_path_factory):
-    root = tmp_path_factory.mktemp('data') / 'mini_horse2zebra'
-    build_demo_dataset(str(root), size=32, num_train=8, num_test=3, seed=1)
-    path = tmp_path_factory.mktemp('cfg') / 'kill_resume.py'
-    path.write_text(f'''
-_base_ = [{str(ROOT / 'configs' / 'cyclegan_mini_horse2zebra.py')!r}]
-data_root = {str(root)!r}
-model = dict(generator=dict(ngf=8, n_blocks=2), discriminator=dict(ndf=8))
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='Resize', scale=(36, 36), keep_ratio=False, interpolation='bicubic'),
-    dict(type='RandomCrop', crop_size=32),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackImage'),
-]
-train_dataloader = dict(num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    return str(tiny_demo_config(tmp_path_factory.mktemp('kill_resume'), f'''
 train_cfg = dict(max_iters={N_ITERS}, val_interval=1000)
 val_dataloader = None
 val_cfg = None
@@ -53,8 +37,7 @@ default_hooks = dict(checkpoint=dict(interval={INTERVAL}, max_keep_ckpts=2),
                      logger=dict(interval=1))
 randomness = dict(seed=5, deterministic=True)
 custom_hooks = [dict(type='RandomStateHook'), dict(type='SafeCheckpointHook')]
-''')
-    return str(path)
+'''))
 
 
 def start(script, config, work, log, *args, env=ENV):

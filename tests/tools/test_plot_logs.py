@@ -9,11 +9,8 @@ import sys
 
 import pytest
 
-from cyclegan_plugin.datasets import build_demo_dataset
+from ..conftest import ROOT, tiny_demo_config
 
-from ..conftest import ROOT
-
-CONFIG = str(ROOT / 'configs' / 'cyclegan_mini_horse2zebra.py')
 TOOL = ROOT / 'tools' / 'plot_logs.py'
 
 
@@ -40,16 +37,7 @@ def train(*args):
 def work_dir(tmp_path_factory, weights_file):
     """Iterations 1-2 (validation at 2), then a resumed run for 3-4 (validation at 4)."""
     base = tmp_path_factory.mktemp('plot_logs')
-    data = base / 'mini_horse2zebra'
-    build_demo_dataset(str(data), size=32, num_train=4, num_test=3, seed=1)
-    config = base / 'tiny.py'
-    config.write_text(f'''
-_base_ = [{CONFIG!r}]
-data_root = {str(data)!r}
-model = dict(generator=dict(ngf=8, n_blocks=2), discriminator=dict(ndf=8))
-train_pipeline = [dict(type='LoadImage'), dict(type='RandomFlip', prob=0.5), dict(type='PackImage')]
-train_dataloader = dict(num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    config = tiny_demo_config(base, f'''
 val_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 train_cfg = dict(max_iters=4, val_interval=2)
@@ -62,7 +50,8 @@ val_evaluator = dict(type='Evaluator', metrics=[
     dict(type='CycleConsistencyMetric'),
     dict(type='TranslationFIDKID', dims=64, inception_weights={weights_file!r},
          kid_subset_size=2, kid_subsets=5)])
-''')
+''', num_train=4, train_pipeline="[dict(type='LoadImage'), dict(type='RandomFlip', "
+                                   "prob=0.5), dict(type='PackImage')]")
     work = base / 'run'
     train(str(config), '--work-dir', str(work), '--cfg-options', 'train_cfg.max_iters=2')
     train(str(config), '--work-dir', str(work), '--resume')

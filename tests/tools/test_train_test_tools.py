@@ -4,41 +4,18 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from cyclegan_plugin.datasets import build_demo_dataset
-
-from ..conftest import ROOT
-
-CONFIG = str(ROOT / 'configs' / 'cyclegan_mini_horse2zebra.py')
+from ..conftest import ROOT, tiny_demo_config
 
 
 @pytest.fixture(scope='module')
-def demo_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('data') / 'mini_horse2zebra'
-    build_demo_dataset(str(root), size=32, num_train=8, num_test=3, seed=1)
-    return root
-
-
-@pytest.fixture(scope='module')
-def config(demo_root, tmp_path_factory, weights_file):
+def config(tmp_path_factory, weights_file):
     """The demo config, shrunk: 32x32 data, slim networks, 6 iterations, checkpoints at 3."""
-    path = tmp_path_factory.mktemp('cfg') / 'mini_test.py'
-    path.write_text(f'''
-_base_ = [{CONFIG!r}]
-data_root = {str(demo_root)!r}
-model = dict(generator=dict(ngf=8, n_blocks=2), discriminator=dict(ndf=8))
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='Resize', scale=(36, 36), keep_ratio=False, interpolation='bicubic'),
-    dict(type='RandomCrop', crop_size=32),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackImage'),
-]
-train_dataloader = dict(num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    return str(tiny_demo_config(tmp_path_factory.mktemp('cfg'), f'''
 val_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
 test_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
 train_cfg = dict(max_iters=6, val_interval=6)
@@ -55,8 +32,12 @@ val_evaluator = dict(type='Evaluator', metrics=[
     dict(type='TranslationFIDKID', dims=64, inception_weights={weights_file!r},
          kid_subset_size=2, kid_subsets=5)])
 test_evaluator = val_evaluator
-''')
-    return str(path)
+'''))
+
+
+@pytest.fixture(scope='module')
+def demo_root(config):
+    return Path(config).parent / 'mini_horse2zebra'
 
 
 def run_tool(script, *args, check=True):
