@@ -5,7 +5,7 @@
 _base_ = ['./cyclegan_horse2zebra.py']
 
 model = dict(batch_generator_calls=True, batch_discriminator_calls=True, channels_last=True,
-             compile=dict(mode='reduce-overhead'))
+             compile='reduce-overhead')
 optim_wrapper = dict(
     generators=dict(type='AmpOptimWrapper', dtype='bfloat16', optimizer=dict(fused=True)),
     discriminators=dict(type='AmpOptimWrapper', dtype='bfloat16', optimizer=dict(fused=True)))

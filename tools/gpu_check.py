@@ -3,10 +3,11 @@
 1. ``tools/benchmark.py train --device cuda`` at 256x256, batch 1: the reference-order fp32
    path against the fast paths (batched calls, channels_last, bf16/fp16 AMP, compile);
 2. the mini demo trained ``--iters`` iterations (default 300) on the reference-order path and
-   on the fast path, two seeds each, and their loss curves compared: the difference between
+   on the fast path (``--fast full``: all of configs/cyclegan_horse2zebra_fast.py's switches;
+   ``eager``: without compile and fused Adam), two seeds each, and their loss curves compared: the difference between
    the paths against the difference between seeds of one path (run-to-run noise).
 
-    python tools/gpu_check.py [--out DIR] [--iters 300] [--fast-amp bfloat16]
+    python tools/gpu_check.py [--out DIR] [--iters 300] [--fast-amp bfloat16] [--fast full]
         [--paths reference batched ...] [--skip-benchmark]
 
 Writes DIR/benchmark_train.json and DIR/gpu_check.json and prints both tables.
@@ -28,6 +29,11 @@ LOSSES = ('loss_G_A', 'loss_G_B', 'loss_cycle_A', 'loss_cycle_B', 'loss_idt_A', 
           'loss_D_A', 'loss_D_B')
 FAST_SWITCHES = ('model.batch_generator_calls=True', 'model.batch_discriminator_calls=True',
                  'model.channels_last=True')
+# what configs/cyclegan_horse2zebra_fast.py adds: fused Adam, torch.compile with CUDA graphs
+FULL_SWITCHES = FAST_SWITCHES + (
+    'optim_wrapper.generators.optimizer.fused=True',
+    'optim_wrapper.discriminators.optimizer.fused=True',
+    'model.compile=reduce-overhead')
 
 
 def parse_args(argv=None):
@@ -35,11 +41,15 @@ def parse_args(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--out', default=os.environ.get('OUT', 'work_dirs/gpu_check'))
     p.add_argument('--iters', type=int, default=300)
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
+    p.add_argument('--seeds', type=int, nargs=2, default=[0, 1],
+                   help='two seeds: their difference is the run-to-run noise')
     p.add_argument('--fast-amp', default='bfloat16', choices=['bfloat16', 'float16'])
-    p.add_argument('--paths', nargs='+', default=['reference', 'batched', 'channels_last',
-                                                  'amp', 'amp_cl', 'amp_fp16_cl',
-                                                  'amp_cl_compile'])
+    p.add_argument('--fast', default='full', choices=['full', 'eager'],
+                   help="the fast path of the loss-curve runs: 'full' as "
+                   "configs/cyclegan_horse2zebra_fast.py (with compile and CUDA graphs), "
+                   "'eager' without compile and fused Adam")
+    p.add_argument('--paths', nargs='+', default=['reference', 'batched_fused',
+                                                  'amp_cl_fused', 'amp_cl_graphs'])
     p.add_argument('--bench-iters', type=int, default=20)
     p.add_argument('--child-timeout', type=float, default=150)
     p.add_argument('--skip-benchmark', action='store_true')
@@ -105,7 +115,7 @@ def main(argv=None):
                        'default_hooks.logger.interval=10', f'randomness.seed={seed}',
                        'train_dataloader.num_workers=4']
             if name == 'fast':
-                options += FAST_SWITCHES
+                options += FULL_SWITCHES if args.fast == 'full' else FAST_SWITCHES
             cmd = [py, 'tools/train.py', CONFIG, '--work-dir', work, *flags,
                    '--cfg-options', *options]
             seconds = run(cmd, stdout=subprocess.DEVNULL)
@@ -137,6 +147,7 @@ def main(argv=None):
     for r in curves:
         print(f"{r}: val {json.dumps(curves[r]['val'])}")
     report['comparison'] = table
+    report['fast_switches'] = list(FULL_SWITCHES if args.fast == 'full' else FAST_SWITCHES)
     with open(osp.join(args.out, 'gpu_check.json'), 'w') as f:
         json.dump(report, f, indent=1)
 

@@ -66,8 +66,9 @@ class CycleGAN(BaseModel):
             convolutions, above all in mixed precision; the same maths). Ignored on the CPU,
             with a warning: slower there, and torch 2.13's CPU convolutions compute wrong
             weight gradients for NHWC inputs.
-        compile: ``torch.compile`` each network (``True`` or a dict of its keyword
-            arguments); the state dict keeps its keys. Compiling takes a while at the start.
+        compile: ``torch.compile`` each network: ``True``, a mode (``'reduce-overhead'``
+            adds CUDA graphs) or a dict of its keyword arguments; the state dict keeps its
+            keys. Compiling takes a while at the start.
         nonfinite: what a NaN/Inf loss does: ``'raise'`` stops training with the term and
             the iteration named; ``'skip'`` drops that iteration's updates (the pools keep
             nothing of it either) and counts the skipped steps in the log
@@ -86,7 +87,7 @@ class CycleGAN(BaseModel):
                  batch_generator_calls: bool = False,
                  batch_discriminator_calls: bool = False,
                  channels_last: bool = False,
-                 compile: Union[bool, dict] = False,
+                 compile: Union[bool, str, dict] = False,
                  nonfinite: str = 'raise',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -138,7 +139,8 @@ class CycleGAN(BaseModel):
         self.memory_format = torch.contiguous_format
         self._memory_format_settled = not channels_last
         if compile:
-            options = {} if compile is True else dict(compile)
+            options = ({} if compile is True else dict(mode=compile)
+                       if isinstance(compile, str) else dict(compile))
             for net in (*self.generators.values(), *self.discriminators.values()):
                 net.compile(**options)  # in place: state-dict keys stay as they are
 
