@@ -37,7 +37,8 @@ log_level = 'INFO'
 load_from = None
 resume = False
 # diff_rank_seed: each process of a distributed run draws its own B partners, crops and flips
-# (rank 0 keeps the seed, so one-process runs are unchanged)
+# (MMEngine then draws the sampler's seed from the seeded RNG: deterministic, but another data
+# order than diff_rank_seed=False even in one process)
 randomness = dict(seed=0, deterministic=False, diff_rank_seed=True)
 # distributed runs (tools/dist_train.sh): one DDP per network, as two optimizers need (the
 # scope prefix: MMEngine looks wrappers up with get(), which ignores the default scope)
