@@ -23,6 +23,7 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import REPO  # noqa: E402
+from plot_logs import load_run  # noqa: E402
 
 CONFIG = osp.join(REPO, 'configs', 'cyclegan_mini_horse2zebra.py')
 LOSSES = ('loss_G_A', 'loss_G_B', 'loss_cycle_A', 'loss_cycle_B', 'loss_idt_A', 'loss_idt_B',
@@ -65,25 +66,14 @@ def run(cmd, **kwargs):
     return time.perf_counter() - start
 
 
-def train_records(work_dir):
-    """The training lines of a run's scalars.json (MMEngine's LocalVisBackend)."""
-    found = [osp.join(root, 'scalars.json') for root, _, files in os.walk(work_dir)
-             if 'scalars.json' in files]
-    if not found:
-        raise FileNotFoundError(f'no scalars.json under {work_dir}')
-    train, val = [], []
-    with open(sorted(found)[-1]) as f:
-        for line in f:
-            rec = json.loads(line)
-            (train if 'loss_G' in rec else val).append(rec)
-    return train, val
-
-
-def curve_summary(records, start):
-    """Mean of each loss term over the logged windows from iteration ``start`` on."""
-    late = [r for r in records if r['iter'] > start]
-    out = {k: statistics.fmean(r[k] for r in late) for k in LOSSES if all(k in r for r in late)}
-    out['s_per_iter'] = statistics.median(r['time'] for r in late)
+def curve_summary(run, start):
+    """Mean of each loss term over the logged windows from iteration ``start`` on, and the
+    median logged seconds per iteration (``run``: plot_logs.load_run's)."""
+    def late(key):
+        iters, values = run.train[key]
+        return [v for i, v in zip(iters, values) if i > start]
+    out = {k: statistics.fmean(late(k)) for k in LOSSES if k in run.train}
+    out['s_per_iter'] = statistics.median(late('time'))
     return out
 
 
@@ -119,11 +109,12 @@ def main(argv=None):
             cmd = [py, 'tools/train.py', CONFIG, '--work-dir', work, *flags,
                    '--cfg-options', *options]
             seconds = run(cmd, stdout=subprocess.DEVNULL)
-            train, val = train_records(work)
-            summary = curve_summary(train, args.iters // 2)
-            summary.update(wall_seconds=seconds, val=val[-1] if val else None,
-                           curve={k: [r[k] for r in train] for k in LOSSES if k in train[0]},
-                           iters=[r['iter'] for r in train])
+            log = load_run(work)
+            summary = curve_summary(log, args.iters // 2)
+            summary.update(wall_seconds=seconds,
+                           val={k: v[-1] for k, (_, v) in log.val.items() if v},
+                           curve={k: log.train[k][1] for k in LOSSES if k in log.train},
+                           iters=log.train['loss_G'][0])
             curves[f'{name}_seed{seed}'] = summary
     report['runs'] = curves
     s0, s1 = (f'_seed{s}' for s in args.seeds[:2])
