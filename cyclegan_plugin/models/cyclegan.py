@@ -16,6 +16,7 @@ import logging
 import warnings
 
 import torch
+from mmengine.dist import all_reduce, get_world_size
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
@@ -70,9 +71,10 @@ class CycleGAN(BaseModel):
             adds CUDA graphs) or a dict of its keyword arguments; the state dict keeps its
             keys. Compiling takes a while at the start.
         nonfinite: what a NaN/Inf loss does: ``'raise'`` stops training with the term and
-            the iteration named; ``'skip'`` drops that iteration's updates (the pools keep
-            nothing of it either) and counts the skipped steps in the log
-            (``skipped_steps``).
+            the iteration named; ``'skip'`` skips the update and counts the skipped steps in
+            the log (``skipped_steps``): a non-finite generator loss skips the whole
+            iteration (nothing is pooled either), a non-finite discriminator loss the
+            discriminators' update.
     """
 
     def __init__(self,
@@ -256,13 +258,23 @@ class CycleGAN(BaseModel):
         return {k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in log_vars.items()}
 
     def _finite(self, log_vars: dict, what: str) -> bool:
-        """Whether these losses may update the networks; raises unless nonfinite='skip'."""
+        """Whether these losses may update the networks; raises unless nonfinite='skip'.
+
+        In distributed training every process takes the decision of the worst one: a
+        process that skipped its backward while the others ran theirs would leave them
+        waiting for its gradients forever."""
         bad = [k for k, v in log_vars.items() if not torch.isfinite(torch.as_tensor(v))]
-        if not bad:
+        any_bad = bool(bad)
+        if get_world_size() > 1:
+            flag = torch.tensor(float(any_bad), device=next(iter(log_vars.values())).device)
+            all_reduce(flag, op='max')
+            any_bad = bool(flag.item())
+        if not any_bad:
             return True
         it = MessageHub.get_current_instance().get_info('iter')
         where = f' at iteration {it + 1}' if it is not None else ''
-        terms = ', '.join(f'{k}={log_vars[k]}' for k in bad)
+        terms = (', '.join(f'{k}={log_vars[k]}' for k in bad) if bad
+                 else 'finite here, non-finite in another process')
         if self.nonfinite == 'raise':
             raise FloatingPointError(
                 f'non-finite loss of the {what}{where}: {terms}; no update was made from it. '

@@ -165,3 +165,23 @@ def test_network_ddps_stay_out_of_the_state_dict():
         assert all(torch.equal(v, plain[k]) for k, v in wrapped.state_dict().items())
     finally:
         dist.destroy_process_group()
+
+
+def test_a_nan_in_one_process_is_skipped_by_all(config, tmp_path):
+    """model.nonfinite='skip' with a NaN loss in rank 1 only: both processes skip that
+    iteration (one skipping its backward alone would leave the other waiting for ever) and
+    end with identical networks."""
+    poisoned = tmp_path / 'poisoned.py'
+    poisoned.write_text(config.read_text() + '''
+custom_imports = dict(imports=['cyclegan_plugin', 'tests.tools.nan_hook'],
+                      allow_failed_imports=False)
+model = dict(nonfinite='skip')
+custom_hooks = [dict(type='PoisonOnceHook', iteration=2, rank=1)]
+''')
+    (r0, r1), log = torchrun(poisoned, tmp_path / 'work', tmp_path / 'out')
+    assert f'Iter(train) [{N_ITERS}/{N_ITERS}]' in log
+    # rank 0's log (MMEngine shows rank 1's errors only): its own losses were finite
+    assert 'skipped the update of the generators at iteration 2: finite here' in log
+    assert_equal(networks(r0), networks(r1), 'rank 0 vs rank 1')
+    assert all(torch.isfinite(v).all() for v in networks(r0).values()
+               if v.is_floating_point())
