@@ -4,8 +4,9 @@
    path against the fast paths (batched calls, channels_last, bf16/fp16 AMP, compile);
 2. the mini demo trained ``--iters`` iterations (default 300) on the reference-order path and
    on the fast path (``--fast full``: all of configs/cyclegan_horse2zebra_fast.py's switches;
-   ``eager``: without compile and fused Adam), two seeds each, and their loss curves compared: the difference between
-   the paths against the difference between seeds of one path (run-to-run noise).
+   ``eager``: without compile and fused Adam), two seeds each, and their loss curves
+   compared: the difference between the paths against the difference between seeds of one
+   path (run-to-run noise).
 
     python tools/gpu_check.py [--out DIR] [--iters 300] [--fast-amp bfloat16] [--fast full]
         [--paths reference batched ...] [--skip-benchmark]
