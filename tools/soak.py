@@ -61,14 +61,8 @@ def parse_args(argv=None):
 
 def rss_bytes(pid='self') -> int:
     """Resident set size of a process (0 when it has gone)."""
-    try:
-        with open(f'/proc/{pid}/status') as f:
-            for line in f:
-                if line.startswith('VmRSS:'):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    from cyclegan_plugin.engine import resident_mib
+    return int(resident_mib(pid) * MIB)
 
 
 def child_pids(pid=None):

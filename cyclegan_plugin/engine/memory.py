@@ -12,12 +12,15 @@ from ..registry import HOOKS
 _PAGE = os.sysconf('SC_PAGE_SIZE') if hasattr(os, 'sysconf') else 4096
 
 
-def resident_mib() -> float:
-    """The resident memory of this process now (Linux), else its peak so far."""
+def resident_mib(pid='self') -> float:
+    """The resident memory of a process now (Linux; 0 when it has gone). Where there is no
+    /proc, this process's peak so far."""
     try:
-        with open('/proc/self/statm') as f:
+        with open(f'/proc/{pid}/statm') as f:
             return int(f.read().split()[1]) * _PAGE / 2 ** 20
     except (OSError, IndexError, ValueError):
+        if pid != 'self' or os.path.isdir('/proc'):
+            return 0.0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB (bytes on macOS)
         return peak / (2 ** 20 if sys.platform == 'darwin' else 2 ** 10)
 
