@@ -66,3 +66,23 @@ def close_distributed() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+def runner_config(args):
+    """The config of train.py / test.py: read, ``--cfg-options`` merged, checked for
+    mistyped top-level keys (MMEngine would silently ignore them; exit naming them), the
+    launcher's process group started, and the work dir set."""
+    from mmengine.config import Config
+    from cyclegan_plugin.engine.config_check import ConfigKeyError, check_config
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    try:
+        check_config(cfg)
+    except ConfigKeyError as err:
+        sys.exit(f'error in {args.config}:\n{err}')
+    cfg.launcher = args.launcher
+    init_cpu_distributed(args.launcher)  # MMEngine skips its own init when a group exists
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg

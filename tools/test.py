@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import (check_data_roots, close_distributed, import_plugin,  # noqa: E402
-                     init_cpu_distributed)
+                     runner_config)
 
 
 def parse_args(argv=None):
@@ -37,24 +37,11 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     import_plugin()
-    from mmengine.config import Config
     from mmengine.runner import Runner
-
-    from cyclegan_plugin.engine.config_check import ConfigKeyError, check_config
 
     if not osp.isfile(args.checkpoint):
         sys.exit(f'error: checkpoint {args.checkpoint} does not exist')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    try:  # MMEngine would silently ignore a mistyped top-level key: name it now
-        check_config(cfg)
-    except ConfigKeyError as err:
-        sys.exit(f'error in {args.config}:\n{err}')
-    cfg.launcher = args.launcher
-    init_cpu_distributed(args.launcher)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = runner_config(args)
     cfg.load_from = args.checkpoint
     out_dir = osp.abspath(args.out_dir or osp.join(cfg.work_dir, 'translations'))
     hooks = [h for h in cfg.get('custom_hooks', []) if h.get('type') != 'SaveTranslationsHook']

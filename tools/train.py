@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import (amp_optim_wrapper, check_data_roots, close_distributed,  # noqa: E402
-                     import_plugin, init_cpu_distributed)
+                     import_plugin, runner_config)
 
 
 def parse_args(argv=None):
@@ -35,22 +35,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     import_plugin()
-    from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from cyclegan_plugin.engine.config_check import ConfigKeyError, check_config
-
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    try:  # MMEngine would silently ignore a mistyped top-level key: name it now
-        check_config(cfg)
-    except ConfigKeyError as err:
-        sys.exit(f'error in {args.config}:\n{err}')
-    cfg.launcher = args.launcher
-    init_cpu_distributed(args.launcher)  # MMEngine skips its own init when a group exists
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = runner_config(args)
     if args.amp:
         amp_optim_wrapper(cfg, args.amp)
     if args.resume == 'auto':
