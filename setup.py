@@ -1,5 +1,6 @@
-"""Install cyclegan-plugin. The configs travel inside the package (cyclegan_plugin/.mim/configs),
-the OpenMMLab convention, so `_base_ = 'cyclegan_plugin::cyclegan_horse2zebra.py'` works anywhere.
+"""Install cyclegan-plugin. Our configs travel inside the package twice: in MMEngine's pure-Python
+style (cyclegan_plugin/configs, importable by any host config with read_base()) and as text (the
+OpenMMLab convention cyclegan_plugin/.mim/configs, for mim).
 
 torch is required as a range that any recent user build satisfies, so installing us never
 replaces a CUDA torch the user already has.

@@ -8,10 +8,6 @@ _base_ = [
     './_base_/default_runtime.py',
 ]
 data_root = 'data/monet2photo'
-# one epoch = max(|trainA|, |trainB|) = max(1072, 6287) iterations at batch size 1
-epoch_length = 6287
-train_cfg = dict(max_iters=200 * epoch_length, val_interval=20 * epoch_length)
-default_hooks = dict(checkpoint=dict(interval=5 * epoch_length))
 train_dataloader = dict(dataset=dict(data_root=data_root))
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = dict(dataset=dict(data_root=data_root))

@@ -54,7 +54,7 @@ OPTIM_WRAPPERS = _child('optim wrapper', MMENGINE_OPTIM_WRAPPERS, 'engine')
 OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
                                     MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, 'engine')
 PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS, 'engine')
-METRICS = _child('metric', MMENGINE_METRICS, 'evaluation')
+METRICS = _child('metric', MMENGINE_METRICS, 'evaluation', 'demo')
 EVALUATOR = _child('evaluator', MMENGINE_EVALUATOR, 'evaluation')
 TASK_UTILS = _child('task util', MMENGINE_TASK_UTILS)
 VISUALIZERS = _child('visualizer', MMENGINE_VISUALIZERS, 'engine')

@@ -60,7 +60,8 @@ DEMO_CONFIG = ROOT / 'configs' / 'cyclegan_mini_horse2zebra.py'
 #: the demo's random crop and flip, for 32x32 images
 TINY_TRAIN_PIPELINE = '''[
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(36, 36), keep_ratio=False, interpolation='bicubic'),
+    dict(type='Resize', scale=(36, 36), keep_ratio=False, interpolation='bicubic',
+         backend='pillow'),
     dict(type='RandomCrop', crop_size=32),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackImage'),
@@ -72,7 +73,7 @@ def tiny_demo_config(folder: Path, settings: str, num_train: int = 8, num_test: 
     """The demo config shrunk for tests that run the tools: 32x32 demo data built in
     ``folder/mini_horse2zebra``, slim networks, no loader workers; ``settings`` holds the
     test's own config lines (iterations, hooks, evaluators...)."""
-    from cyclegan_plugin.datasets import build_demo_dataset
+    from cyclegan_plugin.demo import build_demo_dataset
     root = folder / 'mini_horse2zebra'
     build_demo_dataset(str(root), size=32, num_train=num_train, num_test=num_test, seed=1)
     path = folder / 'tiny.py'
@@ -84,3 +85,22 @@ train_dataloader = dict(num_workers=0, persistent_workers=False,
                         dataset=dict(data_root=data_root, pipeline=train_pipeline))
 ''' + settings)
     return path
+
+
+@pytest.fixture(scope='session')
+def installed_site(tmp_path_factory):
+    """The wheel ``pip install .`` builds, unpacked into a folder away from the checkout (put
+    it first on PYTHONPATH): (folder, names in the wheel)."""
+    import subprocess
+    import sys
+    import zipfile
+    tmp = tmp_path_factory.mktemp('wheel')
+    subprocess.run([sys.executable, '-m', 'pip', 'wheel', str(ROOT), '--no-deps',
+                    '--no-build-isolation', '-q', '-w', str(tmp / 'wheel')],
+                   check=True, capture_output=True, timeout=600)
+    wheel, = (tmp / 'wheel').glob('cyclegan_plugin-*.whl')
+    site = tmp / 'site'
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        z.extractall(site)
+    return site, names

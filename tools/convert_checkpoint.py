@@ -19,10 +19,8 @@ Tensors are copied bit for bit: converting back gives identical tensors. Files a
 to a temporary name and renamed; an existing DST is kept unless --force is given.
 """
 import argparse
-import os
 import os.path as osp
 import sys
-import tempfile
 from collections import OrderedDict
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -50,22 +48,14 @@ def parse_args(argv=None):
 
 def save_atomic(obj, path: str) -> None:
     import torch
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.', dir=folder)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    from cyclegan_plugin.io import atomic_write
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def model_config_text(state) -> str:
     """Our model config for the networks in ``state``, as MMEngine would dump it."""
     from mmengine.config import Config
-    from cyclegan_plugin.interop.detect import infer_model_config
+    from cyclegan_plugin.interop.layout import infer_model_config
     return Config(dict(default_scope='cyclegan_plugin',
                        model=infer_model_config(state))).pretty_text
 
@@ -108,7 +98,7 @@ def to_mmagic(state, source, domains, args):
 
 
 def to_generator(state, args):
-    from cyclegan_plugin.interop.detect import sub_state
+    from cyclegan_plugin.interop.layout import sub_state
     gen = sub_state(state, f'generators.{args.direction}')
     if not gen:
         raise ValueError(f'{args.src} has no {args.direction} generator')
@@ -125,7 +115,7 @@ def main(argv=None) -> int:
         print(f'error: {args.dst} exists (use --force to overwrite)', file=sys.stderr)
         return 2
     import_plugin()
-    from cyclegan_plugin.interop.detect import CheckpointError, read_model_state
+    from cyclegan_plugin.interop import CheckpointError, read_model_state
     try:
         state, source, info = read_model_state(args.src, args.direction, args.domains,
                                                args.trust_checkpoint)

@@ -15,10 +15,8 @@ With onnxruntime installed the export is checked against PyTorch on several size
 odd ones included; a difference above --tolerance is an error.
 """
 import argparse
-import os
 import os.path as osp
 import sys
-import tempfile
 import warnings
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -59,41 +57,36 @@ def export(translator, direction: str, path: str, opset: int = 17) -> None:
     side = divisor + 3  # not a multiple: the padding must be in the traced graph
     dummy = torch.zeros(1, channels, side, side + 2)
     axes = {0: 'batch', 2: 'height', 3: 'width'}
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.', suffix='.onnx',
-                               dir=folder)
-    os.close(fd)
-    try:
-        with warnings.catch_warnings():  # the exporter's notes on slices and the legacy path
-            warnings.simplefilter('ignore')
-            torch.onnx.export(wrapper, (dummy,), tmp, dynamo=False, opset_version=opset,
-                              input_names=['input'], output_names=['output'],
-                              dynamic_axes={'input': axes, 'output': axes})
-        with torch.inference_mode():
-            out_channels = wrapper(dummy).shape[1]
-        _add_metadata(tmp, dict(direction=direction, in_channels=channels,
-                                out_channels=out_channels, size_divisor=divisor,
-                                channel_order='rgb', value_range='[-1, 1]',
-                                source=translator.source))
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    import io
+    from cyclegan_plugin.io import atomic_write
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():  # the exporter's notes on slices and the legacy path
+        warnings.simplefilter('ignore')
+        torch.onnx.export(wrapper, (dummy,), buffer, dynamo=False, opset_version=opset,
+                          input_names=['input'], output_names=['output'],
+                          dynamic_axes={'input': axes, 'output': axes})
+    with torch.inference_mode():
+        out_channels = wrapper(dummy).shape[1]
+    data = _add_metadata(buffer.getvalue(), dict(
+        direction=direction, in_channels=channels, out_channels=out_channels,
+        size_divisor=divisor, channel_order='rgb', value_range='[-1, 1]',
+        source=translator.source))
+    atomic_write(path, data)
 
 
-def _add_metadata(path, values: dict) -> None:
+def _add_metadata(data: bytes, values: dict) -> bytes:
+    """The serialised ONNX model ``data`` with ``values`` as metadata properties."""
     try:
         import onnx
     except ImportError:
         warnings.warn('onnx is not installed: the file carries no direction metadata '
                       '(the onnxruntime backend then assumes a2b)')
-        return
-    model = onnx.load(path)
+        return data
+    model = onnx.load_from_string(data)
     for key, value in values.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, str(value)
-    onnx.save(model, path)
+    return model.SerializeToString()
 
 
 def verify(translator, direction: str, path: str, sizes, tolerance: float) -> float:
@@ -127,7 +120,7 @@ def main(argv=None) -> int:
         return 2
     import_plugin()
     from cyclegan_plugin.apis import init_model
-    from cyclegan_plugin.interop.detect import CheckpointError
+    from cyclegan_plugin.io import CheckpointError
     try:
         if args.config:
             translator = init_model(args.config, args.checkpoint, direction=args.direction,

@@ -13,10 +13,10 @@ import sys
 import time
 
 try:
-    from cyclegan_plugin.datasets.demo_data import build_demo_dataset
+    from cyclegan_plugin.demo.data import build_demo_dataset
 except ImportError:  # run from a checkout without installing the package
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from cyclegan_plugin.datasets.demo_data import build_demo_dataset
+    from cyclegan_plugin.demo.data import build_demo_dataset
 
 
 def parse_args(argv=None):

@@ -94,7 +94,7 @@ def memory_probe_hook(samples, every):
 def demo_data(args, work_dir):
     """--data, or data/mini_horse2zebra when it has --size, or a set built in the work dir;
     an existing folder is used as it is."""
-    from cyclegan_plugin.datasets import build_demo_dataset
+    from cyclegan_plugin.demo import build_demo_dataset
     root = args.data
     if root is None:
         default = osp.join(REPO, 'data', 'mini_horse2zebra')
@@ -184,7 +184,7 @@ def check_log(work_dir, cfg, iters):
 
 def check_checkpoints(work_dir, cfg, iters):
     """The checkpoints the CheckpointHook should have kept are there and load."""
-    from cyclegan_plugin.engine import load_checkpoint_file
+    from cyclegan_plugin.io import load_checkpoint_file
     hook = cfg.default_hooks.checkpoint
     saved = list(range(hook.interval, iters + 1, hook.interval))
     if hook.get('save_last', True) and iters not in saved:

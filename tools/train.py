@@ -42,7 +42,7 @@ def main(argv=None):
         amp_optim_wrapper(cfg, args.amp)
     if args.resume == 'auto':
         # the newest checkpoint that loads (a damaged one is skipped with a warning)
-        from cyclegan_plugin.engine import newest_loadable_checkpoint
+        from cyclegan_plugin.io import newest_loadable_checkpoint
         cfg.load_from = newest_loadable_checkpoint(cfg.work_dir)
         # none: start afresh, as MMEngine does, without trusting a stale last_checkpoint
         cfg.resume = cfg.load_from is not None

@@ -20,13 +20,11 @@ inputs next to outputs.
 """
 import argparse
 import glob
-import html
 import os
 import os.path as osp
 import sys
 import tempfile
 import time
-import urllib.parse
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import import_plugin  # noqa: E402
@@ -154,39 +152,21 @@ def check_outputs(entries):
 
 # ----------------------------------------------------------------------- writing
 def write_image_atomic(path: str, rgb) -> None:
-    """Encode, write to a temporary file next to the target, then rename over it."""
-    import cv2
-    import numpy as np
-    from cyclegan_plugin.engine import AtomicLocalBackend
-    bgr = rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    ext = osp.splitext(path)[1]
-    ok, data = cv2.imencode(ext, np.ascontiguousarray(bgr))
-    if not ok:
-        raise ToolError(f'cannot encode {path}')
-    AtomicLocalBackend().put(data.tobytes(), path)  # whole file or none, as checkpoints
+    """Encode (the format of the file extension) and write whole or not at all."""
+    from cyclegan_plugin.io import atomic_write, encode_image
+    try:
+        data = encode_image(rgb, osp.splitext(path)[1])
+    except ValueError as err:
+        raise ToolError(f'cannot write {path}: {err}') from None
+    atomic_write(path, data)
 
 
 def write_gallery(out_dir: str, rows, title: str) -> str:
     """index.html: one row per image, input next to output (links relative to out_dir)."""
-    def src(path):
-        return urllib.parse.quote(osp.relpath(path, out_dir).replace(os.sep, '/'))
-
-    body = '\n'.join(
-        f'<tr><td>{html.escape(rel)}</td><td><img src="{src(inp)}"></td>'
-        f'<td><img src="{src(out)}"></td></tr>' for inp, rel, out in rows)
-    page = f'''<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif}} img{{max-width:45vw;max-height:60vh}}
-td{{vertical-align:top;padding:4px}}</style></head>
-<body><h2>{html.escape(title)}</h2>
-<table><tr><th>file</th><th>input</th><th>output</th></tr>
-{body}
-</table></body></html>
-'''
-    from cyclegan_plugin.engine import AtomicLocalBackend
-    path = osp.join(out_dir, 'index.html')
-    AtomicLocalBackend().put_text(page, path)
-    return path
+    from cyclegan_plugin.io import write_gallery as write
+    return write(osp.join(out_dir, 'index.html'),
+                 [dict(input=osp.relpath(inp, out_dir), output=osp.relpath(out, out_dir))
+                  for inp, rel, out in rows], ('input', 'output'), title)
 
 
 class Progress:
@@ -226,6 +206,7 @@ class Progress:
 def translate_images(translator, items, kind, args) -> int:
     """Translate image files; returns how many were written."""
     from cyclegan_plugin.apis import iter_translate, read_image
+    from cyclegan_plugin.io import BadImageError
 
     entries = [(path, rel, output_path(args.out, rel, args.ext)) for path, rel in items]
     check_outputs(entries)
@@ -240,7 +221,7 @@ def translate_images(translator, items, kind, args) -> int:
             try:
                 images.append(read_image(path))
                 chunk.append((path, rel, out))
-            except ValueError:
+            except BadImageError:
                 if args.strict:
                     progress.close()
                     raise ToolError(f'cannot read image {path} (--strict)')
@@ -362,7 +343,7 @@ def main(argv=None) -> int:
         print(f'error: config not found: {args.config}', file=sys.stderr)
         return 2
     import_plugin()
-    from cyclegan_plugin.interop.detect import CheckpointError
+    from cyclegan_plugin.io import CheckpointError
     try:
         kind, items = collect_inputs(args.input, args.out)
         translator = load_translator(args)

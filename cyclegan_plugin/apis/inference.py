@@ -14,14 +14,15 @@ import os
 import warnings
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
 
-import cv2
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
-from ..interop.detect import (DIRECTIONS, CheckpointError, infer_generator_config,
-                              load_generator_checkpoint)
-from ..models.data_preprocessor import CycleGANDataPreprocessor
+from ..interop.detect import load_generator_checkpoint
+from ..interop.layout import DIRECTIONS, infer_generator_config
+from ..io import CheckpointError, read_image
+from ..models.data_preprocessor import from_model_range, to_model_range
 from ..registry import MODELS
 from .tiling import min_side, pad_amounts, pad_tensor, translate_tiled
 
@@ -277,24 +278,9 @@ def _from_config(config, checkpoint, device, direction, domains, trusted) -> Tra
 
 
 # ------------------------------------------------------------------------ translating
-def read_image(path) -> np.ndarray:
-    """File -> HxWx3 uint8 RGB (grayscale and 16-bit files are converted, as the reference's
-    ``convert('RGB')`` does). Raises ValueError for files that cannot be decoded."""
-    try:
-        data = np.fromfile(os.fspath(path), np.uint8)  # also non-ASCII paths
-    except OSError as err:
-        raise ValueError(f'cannot read image {path}: {err}') from err
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise ValueError(f'cannot read image {path}')
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def reference_resize(image: np.ndarray, base: int = 4) -> np.ndarray:
     """The reference's ``__make_power_2``: bicubic (PIL) resize to the nearest multiples of
     ``base`` (Python rounding), unless the size already is."""
-    from PIL import Image
-
     oh, ow = image.shape[:2]
     h, w = max(base, int(round(oh / base) * base)), max(base, int(round(ow / base) * base))
     if (h, w) == (oh, ow):
@@ -317,8 +303,8 @@ def to_network_channels(image: np.ndarray, channels: int) -> np.ndarray:
         image = image[..., :3]  # alpha has no meaning to the network
     if channels == 3 and image.shape[2] == 1:
         image = np.repeat(image, 3, axis=2)
-    elif channels == 1 and image.shape[2] == 3:
-        image = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)[..., None]
+    elif channels == 1 and image.shape[2] == 3:  # PIL's gray, as the reference's Grayscale(1)
+        image = np.asarray(Image.fromarray(np.ascontiguousarray(image)).convert('L'))[..., None]
     elif image.shape[2] != channels:
         raise ValueError(f'cannot feed a {image.shape[2]}-channel image to a {channels}-'
                          'channel generator')
@@ -414,8 +400,7 @@ def _translate_batch(translator, images, direction, tile_size, tiling) -> List[n
     if tile:
         outs = [translator.run_tiled(im, direction, tile, **tiling) for im in images]
     else:
-        x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
-        x = (x.float() / 255 - 0.5) / 0.5  # the data preprocessor's (and reference's) maths
-        y = CycleGANDataPreprocessor.destruct(translator.run(x, direction))
+        x = to_model_range(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2))
+        y = from_model_range(translator.run(x, direction))
         outs = list(y.permute(0, 2, 3, 1).cpu().numpy())
     return [o[..., 0] if o.shape[2] == 1 else o for o in outs]

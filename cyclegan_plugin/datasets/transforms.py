@@ -1,19 +1,22 @@
 """Image transforms that mmcv.transforms lacks, and the reference's preprocess modes.
 
 The reference (junyanz/pytorch-CycleGAN-and-pix2pix, ``data/base_dataset.py``) builds its
-pipeline with ``get_transform``; :func:`build_pipeline` returns the same steps as MMEngine
-transform configs. Resizing and flipping reuse mmcv's ``Resize`` and ``RandomFlip``; the
-classes here fill the gaps: a loader that normalises every file to 8-bit BGR (or gray),
-``RandomCrop``, ``ScaleWidth``, ``MakePower2`` and ``PackImage``.
+pipeline with ``get_transform`` on PIL images; :func:`build_pipeline` returns the same steps
+as MMEngine transform configs, pixel for pixel: images are decoded by PIL
+(:mod:`cyclegan_plugin.io`), resized by PIL's bicubic filter (mmcv's ``Resize`` and
+``mmcv.imresize`` with ``backend='pillow'``) and flipped by mmcv's ``RandomFlip``. The classes
+here fill the gaps: ``LoadImage``, ``RandomCrop``, ``ScaleWidth``, ``MakePower2`` and
+``PackImage``.
 
-Images stay HWC ``uint8`` numpy arrays in mmcv's channel order (BGR, or 2-D for gray) until
-``PackImage`` turns them into CHW ``uint8`` tensors; the model's data preprocessor converts
-to RGB and scales to [-1, 1].
+Channel order: images travel as HWC ``uint8`` numpy arrays in RGB order from ``LoadImage``
+on (``results['channel_order'] = 'rgb'``), 2-D for gray. ``PackImage`` turns them into CHW
+``uint8`` RGB tensors, and turns an image of mmcv's ``LoadImageFromFile`` (BGR, with no
+``channel_order`` key) into RGB on the way, so either loader can start a pipeline. The
+model's data preprocessor only scales to [-1, 1].
 """
 from numbers import Integral
 from typing import List, Optional, Sequence, Tuple, Union
 
-import cv2
 import mmcv
 import numpy as np
 import torch
@@ -21,25 +24,13 @@ from mmcv.transforms import BaseTransform
 from mmengine import fileio
 from mmengine.logging import print_log
 
+from cyclegan_plugin.io import BadImageError, decode_image
 from cyclegan_plugin.registry import TRANSFORMS
 
 PREPROCESS_MODES = ('resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop', 'none',
                     'resize')
-
-
-class BadImageError(IOError):
-    """A file that cannot be decoded as an image (empty, truncated, not an image...).
-
-    A dedicated class so that a data set can skip such files on purpose without hiding
-    other errors.
-    """
-
-    _message = 'cannot read image {path}: {reason}'
-
-    def __init__(self, path: str, reason: str):
-        super().__init__(self._message.format(path=path, reason=reason))
-        self.path = path
-        self.reason = reason
+#: PIL's bicubic filter, as the reference's torchvision Resize on PIL images uses
+RESIZE = dict(interpolation='bicubic', backend='pillow')
 
 
 class ImageTooSmallError(BadImageError, ValueError):
@@ -52,39 +43,21 @@ class ImageTooSmallError(BadImageError, ValueError):
     _message = 'image {path} {reason}'
 
 
-def _to_uint8(img: np.ndarray, path: str) -> np.ndarray:
-    """Bring any integer depth to 8 bits by scaling the full range, never by clipping.
-
-    16-bit files map 0..65535 to 0..255 with rounding (``round(v / 257)``). PIL's
-    ``convert('RGB')`` in the reference clips them to 255 and cv2's ``IMREAD_COLOR``
-    truncates (``v >> 8``); both lose information the rounding keeps.
-    """
-    if img.dtype == np.uint8:
-        return img
-    if img.dtype == np.uint16:
-        return ((img.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    raise BadImageError(path, f'unsupported pixel type {img.dtype} (expected 8 or 16-bit '
-                              'integers)')
-
-
 @TRANSFORMS.register_module()
 class LoadImage(BaseTransform):
-    """Read ``results['img_path']`` into ``results['img']`` as 8-bit BGR (or gray).
+    """Read ``results['img_path']`` into ``results['img']`` as the reference does:
+    ``Image.open(path).convert('RGB')`` (see :mod:`cyclegan_plugin.io`), HxWx3 ``uint8`` RGB.
 
-    Every kind of file the reference accepts through PIL's ``convert('RGB')`` comes out as
-    3-channel ``uint8`` BGR: gray files are replicated, alpha channels (RGBA, LA, palette
-    with transparency) are dropped without compositing, palettes are expanded and 16-bit
-    files are scaled to 8 bits. EXIF orientation is ignored, as PIL ignores it in the
-    reference. ``color_type='grayscale'`` (for ``input_nc=1``) returns a 2-D array,
-    the reference's ``Grayscale(1)`` of the RGB image.
+    ``color_type='grayscale'`` (for ``input_nc=1``) returns the 2-D gray image the
+    reference's ``Grayscale(1)`` makes of the RGB image (PIL's ``convert('L')``).
 
     Args:
         color_type: 'color' (3 channels) or 'grayscale' (1 channel).
         backend_args: passed to ``mmengine.fileio.get`` (e.g. for object storage).
 
     Raises:
-        BadImageError: (an ``IOError``) the file is missing, empty, truncated, not an image
-            or of an unsupported pixel type; the message names the file.
+        BadImageError: (an ``IOError``) the file is missing, empty, truncated or not an
+            image; the message names the file.
     """
 
     def __init__(self, color_type: str = 'color', backend_args: Optional[dict] = None):
@@ -93,43 +66,17 @@ class LoadImage(BaseTransform):
         self.color_type = color_type
         self.backend_args = backend_args
 
-    def _read(self, path: str) -> np.ndarray:
+    def transform(self, results: dict) -> dict:
+        path = results['img_path']
         try:
             data = fileio.get(path, backend_args=self.backend_args)
         except OSError as err:
             raise BadImageError(path, f'{type(err).__name__}: {err}') from err
-        if len(data) == 0:
-            raise BadImageError(path, 'the file is empty (0 bytes)')
-        try:
-            # IMREAD_UNCHANGED keeps the depth (so 16 bits can be scaled properly) and,
-            # like PIL, ignores EXIF orientation.
-            img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-        except cv2.error as err:
-            raise BadImageError(path, f'the decoder failed: {err}') from err
-        if img is None:
-            raise BadImageError(path, 'not a supported image file, or the file is truncated '
-                                      f'({len(data)} bytes)')
-        return img
-
-    def transform(self, results: dict) -> dict:
-        path = results['img_path']
-        img = _to_uint8(self._read(path), path)
-        if img.ndim == 3 and img.shape[2] in (1, 2):  # gray, or gray + alpha
-            img = img[:, :, 0]
-        elif img.ndim == 3 and img.shape[2] == 4:  # BGRA: drop alpha like convert('RGB')
-            img = img[:, :, :3]
-        elif not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):
-            raise BadImageError(path, f'unsupported image shape {img.shape}')
-
-        if self.color_type == 'color' and img.ndim == 2:
-            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-        elif self.color_type == 'grayscale' and img.ndim == 3:
-            img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2GRAY)
-        img = np.ascontiguousarray(img)
-
+        img = decode_image(data, path, 'L' if self.color_type == 'grayscale' else 'RGB')
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
+        results['channel_order'] = 'rgb'
         return results
 
     def __repr__(self) -> str:
@@ -183,9 +130,10 @@ class RandomCrop(BaseTransform):
 
 
 def _resize(results: dict, w: int, h: int) -> dict:
+    """PIL's bicubic resize to (w, h), as the reference's ``img.resize((w, h), BICUBIC)``."""
     img = results['img']
     if img.shape[:2] != (h, w):
-        img = mmcv.imresize(img, (w, h), interpolation='bicubic')
+        img = mmcv.imresize(img, (w, h), **RESIZE)
     results['img'] = img
     results['img_shape'] = img.shape[:2]
     return results
@@ -193,7 +141,7 @@ def _resize(results: dict, w: int, h: int) -> dict:
 
 @TRANSFORMS.register_module()
 class ScaleWidth(BaseTransform):
-    """The reference's ``__scale_width``: width to ``target_width``, aspect kept (bicubic).
+    """The reference's ``__scale_width``: width to ``target_width``, aspect kept (PIL bicubic).
 
     The height never drops below ``crop_size`` (then the aspect is not kept), so that a
     following ``RandomCrop(crop_size)`` always fits; an image already ``target_width``
@@ -223,7 +171,8 @@ class MakePower2(BaseTransform):
 
     Used by preprocess 'none', so that the generators' down- and up-sampling give back the
     input size (``base=4`` for two stride-2 stages). Python's ``round`` as in the
-    reference; a side that would round to 0 becomes ``base``. Bicubic.
+    reference; a side that would round to 0 becomes ``base`` (the reference's PIL resize to
+    a side of 0 fails on images under ``base / 2`` pixels). PIL bicubic.
     """
 
     _warned = False
@@ -251,15 +200,22 @@ class MakePower2(BaseTransform):
 
 @TRANSFORMS.register_module()
 class PackImage(BaseTransform):
-    """HWC (or HW) ``uint8`` numpy image -> contiguous CHW ``uint8`` tensor in ``results['img']``.
+    """HWC (or HW) ``uint8`` numpy image -> contiguous CHW ``uint8`` RGB tensor in
+    ``results['img']``.
 
-    Stays ``uint8`` so that workers ship 4x fewer bytes; the data preprocessor scales.
+    Images of our ``LoadImage`` are RGB already; any other 3-channel image without
+    ``results['channel_order'] == 'rgb'`` (mmcv's ``LoadImageFromFile`` gives BGR) is turned
+    to RGB here. Stays ``uint8`` so that workers ship 4x fewer bytes; the data preprocessor
+    scales.
     """
 
     def transform(self, results: dict) -> dict:
         img = results['img']
         if img.ndim == 2:
             img = img[:, :, None]
+        elif img.shape[2] == 3 and results.get('channel_order', 'bgr') != 'rgb':
+            img = img[:, :, ::-1]
+            results['channel_order'] = 'rgb'
         results['img'] = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
         return results
 
@@ -276,7 +232,7 @@ def build_pipeline(preprocess: str = 'resize_and_crop',
     ``PackImage``. In between, by ``preprocess``:
 
     - ``'resize_and_crop'`` (the reference default): resize to ``load_size`` x
-      ``load_size`` (bicubic, aspect not kept), then a random ``crop_size`` crop.
+      ``load_size`` (PIL bicubic, aspect not kept), then a random ``crop_size`` crop.
     - ``'crop'``: a random ``crop_size`` crop of the image at its own size.
     - ``'scale_width'``: width to ``load_size``, aspect kept, height at least
       ``crop_size`` (``ScaleWidth``); no crop, so the batch size must be 1 unless all images
@@ -308,7 +264,7 @@ def build_pipeline(preprocess: str = 'resize_and_crop',
     square_resize = 'resize' in preprocess
     if square_resize:
         pipeline.append(dict(type='Resize', scale=(load_size, load_size), keep_ratio=False,
-                             interpolation='bicubic'))
+                             **RESIZE))
     elif 'scale_width' in preprocess:
         pipeline.append(dict(type='ScaleWidth', target_width=load_size, crop_size=crop_size))
     if 'crop' in preprocess and not (square_resize and load_size == crop_size):

@@ -10,22 +10,20 @@ import torch
 from mmengine.dataset import BaseDataset, Compose
 from mmengine.logging import print_log
 
+from ..io import IMG_EXTENSIONS, BadImageError, list_images
 from ..registry import DATASETS, TRANSFORMS, build
 
 from . import transforms as _transforms  # noqa: F401  (registers LoadImage, PackImage...)
-from .transforms import BadImageError
-
-# The reference's IMG_EXTENSIONS (data/image_folder.py), matched case-insensitively.
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.tif', '.tiff', '.webp')
 
 _PHASE_WORDS = {'train': 'training', 'test': 'test', 'val': 'validation'}
 _LAYOUT = '(the reference layout: trainA/, trainB/, testA/, testB/)'
-_FIX_OR_SKIP = ('fix or remove the file, or set skip_bad_images=True in the dataset config '
-                'to skip bad images with a warning')
 
 
-def is_image_file(filename: str) -> bool:
-    return filename.lower().endswith(IMG_EXTENSIONS)
+def _fix_or_skip(phase: str) -> str:
+    loader = 'train_dataloader' if phase == 'train' else 'test_dataloader'
+    return ('fix or remove the file, or skip bad images with a warning: skip_bad_images=True '
+            f'in the dataset config (tools/train.py / test.py: --cfg-options '
+            f'{loader}.dataset.skip_bad_images=True)')
 
 
 def make_dataset(folder: str, max_dataset_size: float = math.inf) -> List[str]:
@@ -34,22 +32,12 @@ def make_dataset(folder: str, max_dataset_size: float = math.inf) -> List[str]:
     Files are picked by extension only (``IMG_EXTENSIONS``, any case): other files (notes,
     ``.gif``, ``.txt``...) are not listed; a non-image with an image extension is found
     when it is loaded, with an error naming it. ``os.scandir`` reads the file type from the
-    directory entry, so 100,000 files list in well under a second. Like the reference's
-    ``os.walk``, symbolic links to folders inside ``folder`` are not followed. Paths are
-    sorted before ``max_dataset_size`` cuts the list, so the subset does not depend on the
-    file system's order.
+    directory entry, so 100,000 files list in well under a second. Like the reference,
+    symbolic links to folders inside ``folder`` are not followed. Paths are sorted before
+    ``max_dataset_size`` cuts the list, so the subset does not depend on the file system's
+    order.
     """
-    images = []
-    stack = [folder]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir():
-                    if not entry.is_symlink():
-                        stack.append(entry.path)
-                elif is_image_file(entry.name):
-                    images.append(entry.path)
-    images.sort()
+    images = list_images(folder, recursive=True)
     if max_dataset_size < len(images):
         images = images[:int(max_dataset_size)]
     return images
@@ -102,7 +90,7 @@ class UnpairedImageDataset(BaseDataset):
             refetch in ``test_mode``.
 
     Items are ``{'inputs': {'img_A', 'img_B'}, 'data_samples': {'img_A_path',
-    'img_B_path'}}`` with ``uint8`` CHW tensors in the loader's channel order (BGR).
+    'img_B_path'}}`` with ``uint8`` CHW RGB tensors (see ``transforms``).
     """
 
     def __init__(self,
@@ -200,7 +188,8 @@ class UnpairedImageDataset(BaseDataset):
             try:
                 return path, self._load(pipeline, path)
             except BadImageError as err:
-                raise type(err)(err.path, f'{err.reason}; {_FIX_OR_SKIP}') from err.__cause__
+                raise type(err)(err.path, f'{err.reason}; {_fix_or_skip(self.phase)}') \
+                    from err.__cause__
         start = bisect.bisect_left(paths, path)
         for k in range(len(paths)):
             candidate = paths[(start + k) % len(paths)]

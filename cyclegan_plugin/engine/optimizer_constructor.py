@@ -10,10 +10,11 @@ Each key names a submodule of the model (``model.generators``...); its value is 
 optim-wrapper config (``type='AmpOptimWrapper'`` for mixed precision, which also works on
 CPUs with native bf16, see ``amp.py``; ``paramwise_cfg``...).
 """
-from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 from mmengine.model import is_model_wrapper
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
+from mmengine.registry import DefaultScope
 
-from ..registry import OPTIM_WRAPPER_CONSTRUCTORS
+from ..registry import OPTIM_WRAPPER_CONSTRUCTORS, SCOPE
 from .amp import resolve_amp
 
 
@@ -41,5 +42,8 @@ class CycleGANOptimWrapperConstructor:
             device = next(module.parameters()).device
             cfg = resolve_amp(dict(cfg), device)
             paramwise = cfg.pop('paramwise_cfg', self.paramwise_cfg)
-            wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise)(module)
+            # in our scope whatever the host's: an unprefixed 'Adam' or 'OptimWrapper' then
+            # resolves through our registries to MMEngine's, never to a host's own
+            with DefaultScope.overwrite_default_scope(SCOPE):
+                wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise)(module)
         return OptimWrapperDict(**wrappers)

@@ -28,7 +28,8 @@ from typing import List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
-from .detect import CheckpointError, infer_discriminator_config, infer_generator_config, sub_state
+from ..io import CheckpointError
+from .layout import infer_discriminator_config, infer_generator_config, sub_state
 
 NORM_PARAMS = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 DEFAULT_DOMAINS = ('a', 'b')

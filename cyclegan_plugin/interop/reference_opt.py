@@ -47,8 +47,10 @@ def _bool(value: str) -> bool:
     return value.strip() == 'True'
 
 
-#: the reference's multi-GPU norms; each process here normalises its own batch
-SYNC_NORMS = {'sync_batch': 'batch', 'sync_instance': 'instance'}
+#: the reference's synchronised norms: 'syncbatch' (what its code, networks.py
+#: get_norm_layer, accepts) and the README's 'sync_batch' / 'sync_instance' spellings; each
+#: process here normalises its own batch unless the config sets sync_bn
+SYNC_NORMS = {'syncbatch': 'batch', 'sync_batch': 'batch', 'sync_instance': 'instance'}
 
 
 def _norm(opt: Dict[str, str]) -> str:
@@ -94,8 +96,6 @@ def model_cfg(opt: Dict[str, str]) -> dict:
                lambda_A=float(opt.get('lambda_A', 10)), lambda_B=float(opt.get('lambda_B', 10)),
                lambda_identity=float(opt.get('lambda_identity', 0.5)),
                pool_size=int(opt.get('pool_size', 50)))
-    if cfg['gan_loss']['gan_mode'] == 'wgangp':
-        cfg['lambda_gp'] = 0.0  # the reference's CycleGAN adds no gradient penalty
     return cfg
 
 
@@ -106,26 +106,47 @@ def optim_wrapper_cfg(opt: Dict[str, str]) -> dict:
                 generators=dict(optimizer=adam), discriminators=dict(optimizer=dict(adam)))
 
 
+def param_scheduler_cfg(opt: Dict[str, str]) -> Tuple[List[dict], List[str]]:
+    """The reference's lr_policy as our schedulers (in epochs), and notes."""
+    n, d = int(opt.get('n_epochs', 100)), int(opt.get('n_epochs_decay', 100))
+    policy = opt.get('lr_policy', 'linear')
+    epochs = dict(by_epoch=True, convert_to_iter_based=True)
+    if policy == 'step':  # StepLR(step_size=lr_decay_iters, gamma=0.1), stepped per epoch
+        return [dict(type='mmengine.StepLR', step_size=int(opt.get('lr_decay_iters', 50)),
+                     gamma=0.1, **epochs)], []
+    if policy == 'cosine':  # CosineAnnealingLR(T_max=n_epochs, eta_min=0), per epoch
+        return [dict(type='mmengine.CosineAnnealingLR', T_max=n, eta_min=0, begin=0,
+                     end=n + d, **epochs)], [
+            "lr_policy = cosine: MMEngine's CosineAnnealingLR with T_max = n_epochs; past "
+            'T_max it may differ from torch.optim.lr_scheduler.CosineAnnealingLR']
+    notes = []
+    if policy != 'linear':
+        notes.append(f"lr_policy = {policy}: converted as 'linear' (no metric-driven "
+                     'scheduler here; edit param_scheduler)')
+    return [dict(type='cyclegan_plugin.ReferenceLinearLR', n_epochs=n, n_epochs_decay=d,
+                 **epochs)], notes
+
+
 def convert(opt: Dict[str, str], bases: List[str]) -> Tuple[str, List[str]]:
-    """The text of an equivalent config inheriting ``bases`` (our _base_ files: runtime,
-    schedule, data set, model), and the notes on options without an equivalent."""
+    """The text of an equivalent config, whole (``bases``, our text-style _base_ files:
+    runtime, schedule, data set, model, merged in; no ``_base_`` path, so the file works
+    wherever it is put), and the notes on options without an equivalent."""
+    from mmengine.config import Config
     from ..datasets.transforms import build_pipeline
     notes = [f'{k} = {opt[k]}: {why}' for k, why in NO_EQUIVALENT.items() if k in opt]
-    policy = opt.get('lr_policy', 'linear')
-    n, d = int(opt.get('n_epochs', 100)), int(opt.get('n_epochs_decay', 100))
-    if policy != 'linear':
-        notes.append(f"lr_policy = {policy}: converted as 'linear' (edit param_scheduler)")
     if opt.get('norm') in SYNC_NORMS:
         notes.append(f"norm = {opt['norm']}: converted as {SYNC_NORMS[opt['norm']]!r}; for "
                      "synchronised batch norm across GPUs add sync_bn = 'torch' to the config")
-    if opt.get('gan_mode') == 'wgangp':
-        notes.append('gan_mode = wgangp: lambda_gp = 0.0, as the reference (our default adds '
-                     'a gradient penalty of weight 10)')
     gpus = [g for g in opt.get('gpu_ids', '').split(',') if g.strip() not in ('', '-1')]
     if len(gpus) > 1:
         notes.append(f'batch_size = {opt.get("batch_size", 1)} was split over {len(gpus)} '
                      'GPUs by the reference; here it is per process (tools/dist_train.sh): '
                      'divide it by the number of GPUs')
+    if int(opt.get('epoch_count', 1)) != 1:
+        notes.append(f"epoch_count = {opt['epoch_count']}: a continued run; resume it from "
+                     'its checkpoint (tools/train.py --resume) instead')
+    schedulers, more = param_scheduler_cfg(opt)
+    notes += more
     load, crop = int(opt.get('load_size', 286)), int(opt.get('crop_size', 256))
     preprocess = opt.get('preprocess', 'resize_and_crop')
     input_nc = int(opt.get('input_nc', 3))
@@ -133,36 +154,36 @@ def convert(opt: Dict[str, str], bases: List[str]) -> Tuple[str, List[str]]:
                            input_nc=input_nc, phase='train')
     test = build_pipeline(preprocess, crop, crop, no_flip=True, input_nc=input_nc,
                           phase='test')
-    max_size = opt.get('max_dataset_size', 'inf')
     dataset = dict(data_root=opt.get('dataroot', 'data/unknown'),
                    direction=opt.get('direction', 'AtoB'),
-                   serial_batches=_bool(opt.get('serial_batches', 'False')))
+                   serial_batches=_bool(opt.get('serial_batches', 'False')), pipeline=train)
+    max_size = opt.get('max_dataset_size', 'inf')
     if max_size != 'inf':
         dataset['max_dataset_size'] = int(float(max_size))
-    loader = [f'batch_size={int(opt.get("batch_size", 1))}']
+    loader = dict(batch_size=int(opt.get('batch_size', 1)), dataset=dataset)
     if 'num_threads' in opt:
-        loader.append(f'num_workers={int(opt["num_threads"])}')
+        loader['num_workers'] = int(opt['num_threads'])
+        if loader['num_workers'] == 0:
+            loader['persistent_workers'] = False
     if dataset['serial_batches']:  # the reference also stops shuffling then
-        loader.append("sampler=dict(type='DefaultSampler', shuffle=False)")
-    lines = [
-        '# Converted from a reference train_opt.txt by tools/from_reference_opt.py.',
-        '# One epoch = max(|trainA|, |trainB|) iterations: set epoch_length to your data.',
-        f'_base_ = {list(bases)!r}',
-        f'model = {model_cfg(opt)!r}',
-        f'optim_wrapper = {optim_wrapper_cfg(opt)!r}',
-        f'train_pipeline = {train!r}',
-        f'test_pipeline = {test!r}',
-        f'train_dataloader = dict({", ".join(loader)}, '
-        f'dataset=dict({_kwargs(dataset)}, pipeline=train_pipeline))',
-        f'val_dataloader = dict(dataset=dict(data_root={dataset["data_root"]!r}, '
-        f'direction={dataset["direction"]!r}, pipeline=test_pipeline))',
-        'test_dataloader = val_dataloader',
-        'epoch_length = 1000',
-        f'train_cfg = dict(max_iters={n + d} * epoch_length)',
-        'param_scheduler = [dict(type=\'LinearLR\', start_factor=1.0, end_factor=0.0, '
-        f'by_epoch=True, begin={n}, end={n + d}, convert_to_iter_based=True)]',
-    ]
-    return '\n'.join(lines) + '\n', notes
+        loader['sampler'] = dict(type='mmengine.DefaultSampler', shuffle=False)
+    test_loader = dict(dataset=dict(data_root=dataset['data_root'],
+                                    direction=dataset['direction'], pipeline=test))
+    cfg = Config()
+    for base in bases:
+        cfg.merge_from_dict(Config.fromfile(base).to_dict())
+    cfg.merge_from_dict(dict(
+        model=model_cfg(opt), optim_wrapper=optim_wrapper_cfg(opt),
+        train_dataloader=loader, val_dataloader=test_loader, test_dataloader=test_loader,
+        train_cfg=dict(max_epochs=int(opt.get('n_epochs', 100))
+                       + int(opt.get('n_epochs_decay', 100)))))
+    cfg.param_scheduler = schedulers
+    for name in ('train_pipeline', 'test_pipeline', 'load_size', 'crop_size', 'data_root'):
+        cfg.pop(name, None)  # the bases' own variables, used up above
+    header = ('# Converted from a reference train_opt.txt by tools/from_reference_opt.py: a '
+              'whole config\n# (our bases merged in). One epoch = max(|trainA|, |trainB|) '
+              'iterations, read from the data.\n')
+    return header + cfg.pretty_text, notes
 
 
 def _kwargs(d: dict) -> str:

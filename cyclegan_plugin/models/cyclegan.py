@@ -59,7 +59,9 @@ class CycleGAN(BaseModel):
         lambda_A, lambda_B: weights of the cycle losses A -> B -> A and B -> A -> B.
         lambda_identity: identity loss weight, relative to lambda_A / lambda_B (0 disables).
         pool_size: size of each history pool of generated images (0: no pool).
-        lambda_gp: weight of the gradient penalty, used with ``gan_mode='wgangp'`` only.
+        lambda_gp: weight of a WGAN-GP gradient penalty on the discriminators, used with
+            ``gan_mode='wgangp'`` only; 0 (the default) adds none, as the reference's
+            CycleGAN (Gulrajani et al. use 10).
         batch_generator_calls: run the two calls that share a generator (G_A on real_A and
             real_B, G_B on real_B and real_A) as one batch. Same maths with instance norm.
         batch_discriminator_calls: judge real and pooled fake as one batch in the D step.
@@ -85,7 +87,7 @@ class CycleGAN(BaseModel):
                  lambda_B: float = 10.0,
                  lambda_identity: float = 0.5,
                  pool_size: int = 50,
-                 lambda_gp: float = 10.0,
+                 lambda_gp: float = 0.0,
                  batch_generator_calls: bool = False,
                  batch_discriminator_calls: bool = False,
                  channels_last: bool = False,
@@ -131,6 +133,11 @@ class CycleGAN(BaseModel):
             raise ValueError('batch_generator_calls / batch_discriminator_calls change the '
                              'results with batch norm (its statistics mix the batched '
                              "images): use norm='instance' or turn them off")
+        if batch_generator_calls and any(isinstance(m, nn.Dropout)
+                                         for m in self.generators.modules()):
+            raise ValueError('batch_generator_calls changes the dropout masks the generators '
+                             'draw (one call for two images instead of two): turn it off '
+                             'with use_dropout=True')
         self.batch_generator_calls = batch_generator_calls
         self.batch_discriminator_calls = batch_discriminator_calls
         if nonfinite not in ('raise', 'skip'):
@@ -197,7 +204,7 @@ class CycleGAN(BaseModel):
             pred_real, pred_fake = netD(real), netD(fake)
         loss = (self.gan_loss(pred_real, True, is_disc=True)
                 + self.gan_loss(pred_fake, False, is_disc=True)) * 0.5
-        if self.gan_loss.gan_mode == 'wgangp':
+        if self.gan_loss.gan_mode == 'wgangp' and self.lambda_gp > 0:
             loss = loss + self.lambda_gp * gradient_penalty(_unwrap(netD), real, fake)
         return loss
 

@@ -41,9 +41,10 @@ def encode(path, img, ext=None):
 
 
 def solid(value, size=(8, 10)):
-    """A BGR image whose blue channel is ``value``, to tell files apart."""
+    """An image (BGR, for cv2's encoder) whose red channel is ``value``, to tell files apart:
+    the data set hands it over as RGB, so channel 0 holds ``value``."""
     img = np.zeros(size + (3,), np.uint8)
-    img[..., 0] = value
+    img[..., 2] = value
     return img
 
 
@@ -192,9 +193,10 @@ def test_smaller_than_crop_in_crop_mode_names_file_and_sizes(root):
 
 # ---------------------------------------------------------------- every pixel format
 
-def test_pixel_formats_become_3_channel_uint8_bgr(tmp_path):
+def test_pixel_formats_become_3_channel_uint8_rgb(tmp_path):
     """Gray, gray + alpha, RGBA, palette, 16-bit gray and colour, gray JPEG: each comes out
-    as 3 x H x W uint8 in BGR order, through the data set and a resizing pipeline."""
+    as 3 x H x W uint8 in RGB order, as PIL's convert('RGB') makes it (16-bit gray clips at
+    255, 16-bit colour keeps its high byte), through the data set and a resizing pipeline."""
     Image = pytest.importorskip('PIL.Image')
     a = tmp_path / 'trainA'
     encode(a / '0_gray.png', np.full((6, 9), 90, np.uint8))
@@ -212,9 +214,9 @@ def test_pixel_formats_become_3_channel_uint8_bgr(tmp_path):
     encode(tmp_path / 'trainB' / 'b.png', solid(1))
     ds = build(tmp_path, pipeline=build_pipeline('resize_and_crop', 16, 12, no_flip=True),
                test_mode=True)
-    expected = {'0_gray.png': (90, 90, 90), '1_gray16.png': (90, 90, 90),
-                '2_color16.png': (10, 20, 30), '3_rgba.png': (10, 20, 30),
-                '4_la.png': (90, 90, 90), '5_palette.png': (10, 20, 30),
+    expected = {'0_gray.png': (90, 90, 90), '1_gray16.png': (255, 255, 255),
+                '2_color16.png': (30, 20, 10), '3_rgba.png': (30, 20, 10),
+                '4_la.png': (90, 90, 90), '5_palette.png': (30, 20, 10),
                 '6_gray.jpg': (90, 90, 90)}
     assert [os.path.basename(p) for p in ds.A_paths] == sorted(expected)
     for idx, name in enumerate(sorted(expected)):

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from cyclegan_plugin.datasets import demo_data
-from cyclegan_plugin.datasets.demo_data import build_demo_dataset, render_scene
+from cyclegan_plugin.demo import data as demo_data
+from cyclegan_plugin.demo.data import build_demo_dataset, render_scene
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = dict(size=32, num_train=8, num_test=4, seed=3)

@@ -32,20 +32,21 @@ def run(pipeline, path):
 
 # ---------------------------------------------------------------- LoadImage: pixel formats
 
-def test_png_is_bgr_uint8(tmp_path):
+def test_png_is_rgb_uint8(tmp_path):
     red = np.zeros((4, 5, 3), np.uint8)
     red[..., 2] = 255  # BGR order for cv2.imwrite
-    img = load(write(tmp_path / 'red.png', red))
+    results = LoadImage()(dict(img_path=write(tmp_path / 'red.png', red)))
+    img = results['img']
     assert img.dtype == np.uint8 and img.shape == (4, 5, 3)
-    assert (img[..., 0] == 0).all() and (img[..., 1] == 0).all() and (img[..., 2] == 255).all()
+    assert (img[..., 0] == 255).all() and (img[..., 1] == 0).all() and (img[..., 2] == 0).all()
+    assert results['channel_order'] == 'rgb'
 
 
-def test_pil_written_red_is_bgr(tmp_path, Image):
-    """A file written as RGB by another library comes back in BGR order."""
+def test_pil_written_red_is_rgb(tmp_path, Image):
     Image.new('RGB', (6, 3), (255, 0, 0)).save(tmp_path / 'red.png')
-    assert load(tmp_path / 'red.png')[0, 0].tolist() == [0, 0, 255]
+    assert load(tmp_path / 'red.png')[0, 0].tolist() == [255, 0, 0]
     Image.new('RGB', (16, 16), (255, 0, 0)).save(tmp_path / 'red.jpg', quality=95)
-    b, g, r = load(tmp_path / 'red.jpg')[8, 8].tolist()
+    r, g, b = load(tmp_path / 'red.jpg')[8, 8].tolist()
     assert r > 240 and b < 15 and g < 15
 
 
@@ -63,7 +64,7 @@ def test_rgba_and_la_drop_alpha(tmp_path, Image):
     Image.fromarray(rgba, 'RGBA').save(tmp_path / 'rgba.png')
     img = load(tmp_path / 'rgba.png')
     assert img.shape == (2, 3, 3)
-    assert img[1, 2].tolist() == [30, 20, 10]
+    assert img[1, 2].tolist() == [10, 20, 30]
 
     la = np.zeros((2, 2, 2), np.uint8)
     la[...] = (77, 128)
@@ -80,22 +81,23 @@ def test_palette_is_expanded(tmp_path, Image):
     for name in ('pal.png', 'pal_transparent.png'):
         img = load(tmp_path / name)
         assert img.shape == (2, 3, 3) and img.dtype == np.uint8
-        assert img[0, 0].tolist() == [0, 0, 255]  # red in BGR
+        assert img[0, 0].tolist() == [255, 0, 0]
         assert img[0, 1].tolist() == [0, 255, 0]
 
 
-def test_16_bit_is_scaled_not_clipped(tmp_path):
+def test_16_bit_is_read_as_pil_converts_it(tmp_path):
+    """The reference's convert('RGB'): 16-bit gray clips at 255, 16-bit colour keeps the
+    high byte."""
     values = np.array([[0, 128, 129, 257, 1000, 32768, 65535]], np.uint16)
-    expected = [0, 0, 1, 1, 4, 128, 255]  # round(v / 257)
     img = load(write(tmp_path / 'g16.png', values))
     assert img.dtype == np.uint8 and img.shape == (1, 7, 3)
-    assert img[..., 0].ravel().tolist() == expected
-    assert img[..., 2].ravel().tolist() == expected
+    assert img[..., 0].ravel().tolist() == [0, 128, 129, 255, 255, 255, 255]
+    assert img[..., 2].ravel().tolist() == [0, 128, 129, 255, 255, 255, 255]
 
     color = np.zeros((2, 2, 3), np.uint16)
-    color[..., 0], color[..., 1], color[..., 2] = 0, 1000, 65535
+    color[..., 0], color[..., 1], color[..., 2] = 0, 1000, 65535  # B, G, R for cv2
     img = load(write(tmp_path / 'c16.png', color))
-    assert img.dtype == np.uint8 and img[0, 0].tolist() == [0, 4, 255]
+    assert img.dtype == np.uint8 and img[0, 0].tolist() == [255, 3, 0]
 
 
 def test_grayscale_mode_gives_one_channel(tmp_path):
@@ -177,11 +179,25 @@ def test_make_power2_rounds_to_multiples_of_base():
     assert shape(30, 30, base=16) == (32, 32)
 
 
-def test_pack_image_gives_contiguous_chw_uint8():
+def test_pack_image_gives_contiguous_chw_uint8_rgb():
+    """Our LoadImage's RGB passes as it is; mmcv's LoadImageFromFile (BGR, no channel_order
+    key) is turned to RGB."""
     img = np.random.RandomState(0).randint(0, 256, (5, 7, 3), dtype=np.uint8)
-    out = PackImage()(dict(img=img))['img']
+    out = PackImage()(dict(img=img, channel_order='rgb'))['img']
     assert out.dtype == torch.uint8 and out.shape == (3, 5, 7) and out.is_contiguous()
     np.testing.assert_array_equal(out.permute(1, 2, 0).numpy(), img)
+    bgr = PackImage()(dict(img=img))['img']
+    assert bgr.is_contiguous()
+    np.testing.assert_array_equal(bgr.permute(1, 2, 0).numpy(), img[..., ::-1])
+
+
+def test_mmcv_loader_and_ours_give_the_same_tensor(tmp_path):
+    from mmcv.transforms import LoadImageFromFile
+    path = write(tmp_path / 'n.png', np.random.RandomState(1).randint(0, 256, (6, 5, 3),
+                                                                       dtype=np.uint8))
+    mmcv_results = LoadImageFromFile()(dict(img_path=path))
+    assert torch.equal(PackImage()(mmcv_results)['img'],
+                       PackImage()(LoadImage()(dict(img_path=path)))['img'])
 
 
 # ---------------------------------------------------------------- build_pipeline
@@ -212,7 +228,7 @@ def test_pipeline_steps_mirror_get_transform():
     types = [t['type'] for t in build_pipeline()]
     assert types == ['LoadImage', 'Resize', 'RandomCrop', 'RandomFlip', 'PackImage']
     assert build_pipeline()[1] == dict(type='Resize', scale=(286, 286), keep_ratio=False,
-                                       interpolation='bicubic')
+                                       interpolation='bicubic', backend='pillow')
     assert 'RandomFlip' not in [t['type'] for t in build_pipeline(no_flip=True)]
     # the reference's test options: load_size = crop_size, no flip; the full-image crop is
     # dropped as a no-op

@@ -16,10 +16,11 @@ SIMPLE = [dict(type='LoadImage'), dict(type='PackImage')]
 
 
 def write(path, value, size=(6, 8)):
-    """A small solid image whose blue channel encodes ``value`` (to tell files apart)."""
+    """A small solid image whose red channel encodes ``value`` (to tell files apart); written
+    by cv2 in BGR order, it comes out of the data set as RGB with ``value`` in channel 0."""
     path.parent.mkdir(parents=True, exist_ok=True)
     img = np.zeros(size + (3,), np.uint8)
-    img[..., 0] = value
+    img[..., 2] = value
     assert cv2.imwrite(str(path), img)
     return str(path)
 
@@ -226,12 +227,12 @@ def _config_for(root):
 def test_base_config_pipelines_match_build_pipeline():
     from mmengine.config import Config
     cfg = Config.fromfile(str(CONFIG))
-    assert cfg.dataset_type == 'UnpairedImageDataset'
+    assert cfg.dataset_type == 'cyclegan_plugin.UnpairedImageDataset'
     assert (cfg.load_size, cfg.crop_size) == (286, 256)
     assert [dict(t) for t in cfg.train_pipeline] == build_pipeline('resize_and_crop', 286, 256)
     assert [dict(t) for t in cfg.test_pipeline] == build_pipeline('resize_and_crop', None, 256,
                                                                   phase='test')
-    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+    assert cfg.train_dataloader.sampler.type == 'mmengine.InfiniteSampler'
     assert cfg.val_dataloader.dataset.test_mode and cfg.test_dataloader.dataset.phase == 'test'
 
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from cyclegan_plugin.datasets import build_demo_dataset
+from cyclegan_plugin.demo import build_demo_dataset
 
 from ..conftest import ROOT
 

@@ -4,7 +4,7 @@ import torch
 from mmengine.optim import OptimWrapperDict, build_optim_wrapper
 from mmengine.optim.scheduler import LinearLR
 
-from cyclegan_plugin.registry import MODELS
+from cyclegan_plugin.registry import MODELS, PARAM_SCHEDULERS
 
 MODEL = dict(type='CycleGAN', generator=dict(type='ResnetGenerator', ngf=4, n_blocks=1),
              discriminator=dict(type='PatchDiscriminator', ndf=4, n_layers=2))
@@ -31,22 +31,45 @@ def test_one_adam_per_group_in_reference_order():
 
 
 def reference_linear_factor(epoch_index, n_epochs, n_epochs_decay):
-    """The reference's lambda_rule, for the LR used during 0-based epoch ``epoch_index``."""
+    """The reference's lambda_rule (models/networks.py, epoch_count=1), for the LR used
+    during 0-based epoch ``epoch_index``."""
     return 1.0 - max(0, epoch_index + 1 - n_epochs) / float(n_epochs_decay + 1)
 
 
-@pytest.mark.parametrize('n, d', [(3, 4), (5, 5)])
-@pytest.mark.filterwarnings("ignore:Detected call of")
-def test_epoch_linear_policy_is_the_reference(n, d):
-    """LinearLR(start=d/(d+1), end=1/(d+1), begin=n, end=n+d) in epochs is the reference's
-    policy exactly (docs/configs.md gives this form for epoch-based loops)."""
+def _lrs(sched_cfg, steps):
     opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=2e-4)
-    sched = LinearLR(opt, start_factor=d / (d + 1), end_factor=1 / (d + 1), begin=n,
-                     end=n + d, by_epoch=True)
-    for epoch in range(n + d):
-        assert opt.param_groups[0]['lr'] == pytest.approx(
-            2e-4 * reference_linear_factor(epoch, n, d), rel=1e-9), epoch
+    sched = PARAM_SCHEDULERS.build(dict(sched_cfg, _scope_='cyclegan_plugin'),
+                                   default_args=dict(optimizer=opt, epoch_length=3))
+    lrs = []
+    for _ in range(steps):
+        lrs.append(opt.param_groups[0]['lr'])
+        opt.step()
         sched.step()
+    return lrs
+
+
+@pytest.mark.parametrize('n, d', [(3, 4), (5, 5), (0, 2)])
+def test_reference_policy_in_epochs_steps_once_per_epoch(n, d):
+    """Converted to iterations (epochs of 3 here), the rate changes once per epoch and
+    follows the reference's rule exactly; the last epoch trains at lr / (d + 1), not 0."""
+    lrs = _lrs(dict(type='ReferenceLinearLR', n_epochs=n, n_epochs_decay=d, by_epoch=True,
+                    convert_to_iter_based=True), 3 * (n + d))
+    for i, lr in enumerate(lrs):
+        assert lr == pytest.approx(2e-4 * reference_linear_factor(i // 3, n, d), rel=1e-12), i
+    assert lrs[-1] == pytest.approx(2e-4 / (d + 1), rel=1e-12)
+
+
+def test_reference_policy_follows_the_run_length():
+    """Unpinned, the constant part is half of the run [begin, end) and the decay the rest."""
+    lrs = _lrs(dict(type='ReferenceLinearLR', by_epoch=True, convert_to_iter_based=True,
+                    end=10), 30)
+    assert [lr / 2e-4 for lr in lrs[::3]] == pytest.approx(
+        [reference_linear_factor(e, 5, 5) for e in range(10)])
+    per_iteration = _lrs(dict(type='ReferenceLinearLR', by_epoch=False, end=30), 30)
+    assert per_iteration == pytest.approx(
+        [2e-4 * reference_linear_factor(i, 15, 15) for i in range(30)], rel=1e-12)
+    with pytest.raises(ValueError, match='n_epochs'):
+        _lrs(dict(type='ReferenceLinearLR', by_epoch=False), 1)
 
 
 @pytest.mark.filterwarnings("ignore:Detected call of")

@@ -10,7 +10,7 @@ from mmengine.runner import loops
 from torch.utils.data import DataLoader, Dataset
 
 from cyclegan_plugin.engine import get_random_states
-from cyclegan_plugin.engine.hooks import _ResumedDataIterator
+from cyclegan_plugin.engine.hooks.random_state import _ResumedDataIterator
 
 DONE, NEXT = 5, 3  # iterations before the checkpoint, and after it
 

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from cyclegan_plugin.datasets.demo_data import build_demo_dataset
-from cyclegan_plugin.evaluation import demo_metrics as dm
-from cyclegan_plugin.evaluation.demo_metrics import MiniHorse2ZebraMetric
+from cyclegan_plugin.demo.data import build_demo_dataset
+from cyclegan_plugin.demo import metrics as dm
+from cyclegan_plugin.demo.metrics import MiniHorse2ZebraMetric
+from cyclegan_plugin.io import read_image
 from cyclegan_plugin.registry import METRICS
 
 
@@ -32,12 +33,12 @@ def sample(root, name_a, name_b, mode='identity'):
     identity (fake = real) or perfect (fake = the ground truth of the same scene)."""
     pa = os.path.join(root, 'testA', name_a)
     pb = os.path.join(root, 'testB', name_b)
-    real_a, real_b = dm.read_rgb(pa), dm.read_rgb(pb)
+    real_a, real_b = read_image(pa), read_image(pb)
     if mode == 'identity':
         fake_b, fake_a = real_a, real_b
     else:
-        fake_b = dm.read_rgb(os.path.join(root, 'testA_gt_B', name_a))
-        fake_a = dm.read_rgb(os.path.join(root, 'testB_gt_A', name_b))
+        fake_b = read_image(os.path.join(root, 'testA_gt_B', name_a))
+        fake_a = read_image(os.path.join(root, 'testB_gt_A', name_b))
     return dict(real_A=t(real_a), fake_B=t(fake_b), rec_A=t(real_a),
                 real_B=t(real_b), fake_A=t(fake_a), rec_B=t(real_b),
                 img_A_path=pa, img_B_path=pb)
@@ -79,9 +80,9 @@ def test_stripe_score_of_real_images(root):
     assert ref[1] > 10 * max(ref[0], 1e-3)
     for d, other, own, gt_score in (('A', 'B', 0.0, 1.0), ('B', 'A', 1.0, 0.0)):
         for name in names(root, d):
-            mask = dm.read_mask(os.path.join(root, f'test{d}_mask', name))
-            real = dm.read_rgb(os.path.join(root, f'test{d}', name))
-            gt = dm.read_rgb(os.path.join(root, f'test{d}_gt_{other}', name))
+            mask = read_image(os.path.join(root, f'test{d}_mask', name), 'L')
+            real = read_image(os.path.join(root, f'test{d}', name))
+            gt = read_image(os.path.join(root, f'test{d}_gt_{other}', name))
             # every real horse scores ~0 and every real zebra ~1, also with the other coat
             assert dm.normalise_stripe(dm.stripe_raw(real, mask), ref) == \
                 pytest.approx(own, abs=0.3)
@@ -133,8 +134,8 @@ def test_deduplicates_repeated_images_and_evaluate(root):
     assert all(k.startswith('h2z/') for k in res)
     ref = dm.stripe_reference(root)
     expected = np.mean([dm.normalise_stripe(dm.stripe_raw(
-        dm.read_rgb(os.path.join(root, 'testB', n)),
-        dm.read_mask(os.path.join(root, 'testB_mask', n))), ref) for n in b])
+        read_image(os.path.join(root, 'testB', n)),
+        read_image(os.path.join(root, 'testB_mask', n), 'L')), ref) for n in b])
     assert res['h2z/stripe_real_B'] == pytest.approx(expected)
     # a translation that darkens the background is penalised in proportion
     s = sample(root, a[0], b[0])

@@ -29,12 +29,16 @@ def batch(n=2, size=16, seed=0):
                                   img_B_path=[f'b{i}.png' for i in range(n)]))
 
 
-def test_preprocessor_flips_bgr_and_scales_like_the_reference():
+def test_preprocessor_scales_like_the_reference():
+    """RGB in (the pipelines' order), RGB out; bgr_to_rgb=True for inputs made in BGR."""
     pre = CycleGANDataPreprocessor()
-    bgr = torch.tensor([[[0]], [[128]], [[255]]], dtype=torch.uint8)  # B=0, G=128, R=255
-    out = pre(dict(inputs=dict(img_A=[bgr])))['inputs']['img_A']
+    rgb = torch.tensor([[[255]], [[128]], [[0]]], dtype=torch.uint8)  # R=255, G=128, B=0
+    out = pre(dict(inputs=dict(img_A=[rgb])))['inputs']['img_A']
     assert out.shape == (1, 3, 1, 1)
     assert out[0, :, 0, 0].tolist() == pytest.approx([1.0, 128 / 255 * 2 - 1, -1.0], abs=1e-6)
+    bgr = rgb.flip(0)
+    flipped = CycleGANDataPreprocessor(bgr_to_rgb=True)(dict(inputs=dict(img_A=[bgr])))
+    assert torch.equal(flipped['inputs']['img_A'], out)
     # back to uint8 RGB: exact for our own inputs, and truncating as the reference's
     # tensor2im does (0.0 -> 127.5 -> 127, where rounding would give 128)
     assert pre.destruct(out)[0, :, 0, 0].tolist() == [255, 128, 0]

@@ -54,9 +54,9 @@ def build(folder, **model_overrides):
     return model, optim, opt
 
 
-def bgr_batch(rgb_uint8):
-    """The data pipeline hands the model mmcv's BGR images, one tensor per sample."""
-    return [img.flip(0) for img in rgb_uint8]
+def rgb_batch(rgb_uint8):
+    """The data pipeline hands the model RGB images, one tensor per sample."""
+    return list(rgb_uint8)
 
 
 def run_step(folder, step, model, optim, pool_script=None):
@@ -78,8 +78,8 @@ def run_step(folder, step, model, optim, pool_script=None):
             queries[_name] = _query(images)
             return queries[_name]
         pool.query = spy_query
-    data = dict(inputs=dict(img_A=bgr_batch(record['real_A_uint8']),
-                            img_B=bgr_batch(record['real_B_uint8'])))
+    data = dict(inputs=dict(img_A=rgb_batch(record['real_A_uint8']),
+                            img_B=rgb_batch(record['real_B_uint8'])))
     # the preprocessor must reproduce the reference's input tensors exactly
     pre = model.data_preprocessor(data, True)['inputs']
     assert torch.equal(pre['img_A'], record['real_A'])

@@ -49,14 +49,32 @@ def test_conversion_of_options_the_reference_treats_specially(reference_root, tm
     from cyclegan_plugin.interop.reference_opt import convert
     opt = read_train_opt(reference_root / 'cyclegan' / 'cyclegan_step' / 'checkpoints' /
                          'train_opt.txt')
-    opt.update(gan_mode='wgangp', serial_batches='True', norm='sync_batch', gpu_ids='0,1',
-               batch_size='4')
+    opt.update(gan_mode='wgangp', serial_batches='True', norm='syncbatch', gpu_ids='0,1',
+               batch_size='4', lr_policy='step', lr_decay_iters='30')
     text, notes = convert(opt, [str(ROOT / 'configs' / '_base_' / 'default_runtime.py')])
+    assert '_base_' not in text  # a whole config: it works wherever it is written
     (tmp_path / 'c.py').write_text(text)
     cfg = Config.fromfile(str(tmp_path / 'c.py'))
-    assert cfg.model.lambda_gp == 0.0 and cfg.model.gan_loss.gan_mode == 'wgangp'
-    assert cfg.train_dataloader.sampler == dict(type='DefaultSampler', shuffle=False)
+    assert 'lambda_gp' not in cfg.model and cfg.model.gan_loss.gan_mode == 'wgangp'
+    assert MODELS.build(cfg.model).lambda_gp == 0.0  # no gradient penalty, as the reference
+    assert cfg.train_dataloader.sampler == dict(type='mmengine.DefaultSampler', shuffle=False)
     assert cfg.model.generator.norm == 'batch' and cfg.model.discriminator.norm == 'batch'
+    assert cfg.param_scheduler == [dict(type='mmengine.StepLR', step_size=30, gamma=0.1,
+                                        by_epoch=True, convert_to_iter_based=True)]
     joined = '\n'.join(notes)
-    for word in ('sync_bn', 'lambda_gp = 0.0', 'divide it by the number of GPUs'):
+    for word in ('sync_bn', 'divide it by the number of GPUs'):
         assert word in joined, word
+    for spelling in ('sync_batch', 'sync_instance', 'batch', 'instance', 'none'):
+        opt.update(norm=spelling)
+        convert(opt, [])
+
+
+def test_converted_linear_policy_is_pinned_in_epochs(reference_root):
+    from cyclegan_plugin.interop.reference_opt import param_scheduler_cfg
+    opt = read_train_opt(reference_root / 'cyclegan' / 'cyclegan_step' / 'checkpoints' /
+                         'train_opt.txt')
+    (sched,), _ = param_scheduler_cfg(opt)
+    assert sched == dict(type='cyclegan_plugin.ReferenceLinearLR',
+                         n_epochs=int(opt['n_epochs']),
+                         n_epochs_decay=int(opt['n_epochs_decay']), by_epoch=True,
+                         convert_to_iter_based=True)

@@ -14,7 +14,7 @@ import time
 import pytest
 import torch
 
-from cyclegan_plugin.engine import newest_loadable_checkpoint
+from cyclegan_plugin.io import newest_loadable_checkpoint
 
 from ..conftest import ROOT, tiny_demo_config
 

@@ -165,7 +165,7 @@ def test_auto_resume_skips_a_damaged_checkpoint(trained, config, tmp_path):
 
 
 def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
-    from cyclegan_plugin.engine import AtomicLocalBackend
+    from cyclegan_plugin.io import AtomicLocalBackend
     target = tmp_path / 'iter_1.pth'
     backend = AtomicLocalBackend()
     backend.put(b'old checkpoint', target)

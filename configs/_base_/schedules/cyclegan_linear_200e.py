@@ -1,20 +1,24 @@
-# The reference's 'linear' policy: Adam(2e-4, betas 0.5/0.999) for both groups, constant
-# for 100 epochs, then linear decay to 0 over 100 more. Iteration based (as MMagic): the
-# dataset config sets train_cfg.max_iters = 200 x its epoch length; the scheduler is given
-# in epochs and MMEngine converts it with the real length of the training data.
+# The reference's 'linear' policy, in epochs of the training data (max(|trainA|, |trainB|)
+# iterations at batch size 1, read from the data set): Adam(2e-4, betas 0.5/0.999) for both
+# groups, the rate constant for the first half of the run (100 of 200 epochs), then lowered
+# once per epoch to lr/101 in the last epoch. The schedule follows the run's length:
+# --cfg-options train_cfg.max_epochs=N (or train_cfg.max_iters=N) gives a full schedule of
+# that length; pin it with param_scheduler=[dict(type='cyclegan_plugin.ReferenceLinearLR',
+# n_epochs=100, n_epochs_decay=100, by_epoch=True, convert_to_iter_based=True)].
+# (the constructor builds the optimizers in the cyclegan_plugin scope)
 optim_wrapper = dict(
-    constructor='CycleGANOptimWrapperConstructor',
+    constructor='cyclegan_plugin.CycleGANOptimWrapperConstructor',
     generators=dict(optimizer=dict(type='Adam', lr=0.0002, betas=(0.5, 0.999))),
     discriminators=dict(optimizer=dict(type='Adam', lr=0.0002, betas=(0.5, 0.999))),
 )
-n_epochs = 100
-n_epochs_decay = 100
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0, end_factor=0.0, by_epoch=True,
-         begin=n_epochs, end=n_epochs + n_epochs_decay, convert_to_iter_based=True),
+    dict(type='cyclegan_plugin.ReferenceLinearLR', by_epoch=True, convert_to_iter_based=True),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=200 * 1000, val_interval=10000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-val_evaluator = dict(type='Evaluator', metrics=[dict(type='CycleConsistencyMetric')])
+# an iteration-based loop (exact resume), its length in epochs of the training data
+train_cfg = dict(type='cyclegan_plugin.EpochsIterBasedTrainLoop', max_epochs=200,
+                 val_interval=10000)
+val_cfg = dict(type='mmengine.ValLoop')
+test_cfg = dict(type='mmengine.TestLoop')
+val_evaluator = dict(type='mmengine.Evaluator',
+                     metrics=[dict(type='cyclegan_plugin.CycleConsistencyMetric')])
 test_evaluator = val_evaluator

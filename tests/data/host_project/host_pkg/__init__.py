@@ -22,3 +22,12 @@ class Restorer(BaseModel):
         if mode == 'loss':
             return dict(loss_l1=F.l1_loss(out, inputs))
         return out
+
+
+@MODELS.register_module()
+class CycleGAN(BaseModel):
+    """A host model of the same name as ours (as MMagic registers its own ``CycleGAN``):
+    configs that say ``cyclegan_plugin.CycleGAN`` must never get this one."""
+
+    def __init__(self, *args, **kwargs):
+        raise AssertionError('the host CycleGAN was built instead of cyclegan_plugin.CycleGAN')

@@ -1,4 +1,4 @@
-"""Metrics of the mini horse2zebra demo data (see ``cyclegan_plugin.datasets.demo_data``).
+"""Metrics of the mini horse2zebra demo data (see :mod:`cyclegan_plugin.demo.data`).
 
 Why: FID on 100 tiny synthetic images says little; the demo data come with masks and
 ground truth, so we can measure directly what CycleGAN should do:
@@ -28,6 +28,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from cyclegan_plugin.io import read_image
 from cyclegan_plugin.registry import METRICS
 
 try:
@@ -112,20 +113,6 @@ def normalise_stripe(raw: float, ref: Tuple[float, float]) -> float:
     return float((raw - lo) / max(hi - lo, 1e-6))
 
 
-def read_rgb(path: str) -> np.ndarray:
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise FileNotFoundError(path)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
-
-def read_mask(path: str) -> np.ndarray:
-    mask = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise FileNotFoundError(path)
-    return mask
-
-
 def stripe_reference(data_root: str, sigma: Optional[float] = None) -> Tuple[float, float]:
     """Mean raw stripe value of the real testA and testB images (with their own masks)."""
     ref = []
@@ -134,9 +121,9 @@ def stripe_reference(data_root: str, sigma: Optional[float] = None) -> Tuple[flo
         names = sorted(n for n in os.listdir(folder) if n.endswith('.png'))
         if not names:
             raise FileNotFoundError(f'no PNG images in {folder}')
-        vals = [stripe_raw(read_rgb(os.path.join(folder, n)),
-                           read_mask(os.path.join(data_root, f'test{domain}_mask', n)), sigma)
-                for n in names]
+        masks = os.path.join(data_root, f'test{domain}_mask')
+        vals = [stripe_raw(read_image(os.path.join(folder, n)),
+                           read_image(os.path.join(masks, n), 'L'), sigma) for n in names]
         ref.append(float(np.nanmean(vals)))
     return ref[0], ref[1]
 
@@ -207,7 +194,8 @@ class MiniHorse2ZebraMetric(BaseMetric):
         fake = _to_hwc_uint8(sample[f'fake_{other}'], f'fake_{other}')
         rec = _to_hwc_uint8(sample[f'rec_{domain}'], f'rec_{domain}')
         shape = real.shape[:2]
-        mask = _resize_like(read_mask(self._ref_file(f'test{domain}_mask', path)), shape, True)
+        mask = read_image(self._ref_file(f'test{domain}_mask', path), 'L')
+        mask = _resize_like(mask, shape, True)
         d = 'a2b' if domain == 'A' else 'b2a'
         ref = self.stripe_ref
         vals = {
@@ -218,7 +206,7 @@ class MiniHorse2ZebraMetric(BaseMetric):
         }
         gt_path = self._ref_file(f'test{domain}_gt_{other}', path)
         if os.path.isfile(gt_path):
-            gt = _resize_like(read_rgb(gt_path), shape, False)
+            gt = _resize_like(read_image(gt_path), shape, False)
             vals[f'psnr_{d}'] = psnr(fake, gt)
             vals[f'l1_{d}'] = l1(fake, gt)
         return path, vals

@@ -29,6 +29,8 @@ from typing import Dict, Optional, Tuple
 import cv2
 import numpy as np
 
+from ..io import atomic_write, encode_png
+
 logger = logging.getLogger(__name__)
 
 GENERATOR = 'cyclegan_plugin.mini_horse2zebra'
@@ -280,10 +282,10 @@ def _file_name(domain: str, index: int) -> str:
 _NAME_RE = re.compile(r'^(horse|zebra)_\d{4,}\.png$')
 
 
-def _write_png(path: str, rgb: np.ndarray) -> None:
-    img = rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    if not cv2.imwrite(path, img, [cv2.IMWRITE_PNG_COMPRESSION, 6]):
-        raise OSError(f'could not write {path}')
+def _write_png(path: str, image: np.ndarray) -> None:
+    # plain writes: meta.json, written last and atomically, marks the set complete
+    with open(path, 'wb') as f:
+        f.write(encode_png(image))
 
 
 def _expected_counts(num_train: int, num_test: int) -> Dict[str, int]:
@@ -366,10 +368,7 @@ def build_demo_dataset(root: str, size: int = 64, num_train: int = 400, num_test
                     _write_png(os.path.join(root, f'test{domain}_gt_{other}', name),
                                out['other'])
 
-    tmp = os.path.join(root, 'meta.json.tmp')
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(meta, f, indent=2, sort_keys=True)
-        f.write('\n')
-    os.replace(tmp, os.path.join(root, 'meta.json'))
+    atomic_write(os.path.join(root, 'meta.json'),
+                 (json.dumps(meta, indent=2, sort_keys=True) + '\n').encode('utf-8'))
     summary.update(skipped=False, seconds=time.perf_counter() - start)
     return summary
