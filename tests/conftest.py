@@ -7,17 +7,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: the repository's own trimmed copy of the reference fixtures (tools/trim_reference_fixtures.py)
+BUNDLED_REFERENCE = ROOT / 'tests' / 'data' / 'reference'
+
+
 def reference_dir() -> Path:
-    """The reference fixture folder: $CYCLEGAN_REFERENCE_DIR or ../shared/reference."""
-    return Path(os.environ.get('CYCLEGAN_REFERENCE_DIR', ROOT.parent / 'shared' / 'reference'))
+    """The reference fixture folder: $CYCLEGAN_REFERENCE_DIR (any set of the same layout,
+    trimmed or full), else the repository's own copy."""
+    return Path(os.environ.get('CYCLEGAN_REFERENCE_DIR', BUNDLED_REFERENCE))
 
 
 @pytest.fixture(scope='session')
 def reference_root() -> Path:
     path = reference_dir()
-    if not path.is_dir():
-        pytest.fail(f'reference fixtures not found at {path}: set CYCLEGAN_REFERENCE_DIR '
-                    'to the folder that holds cyclegan/ and fid/')
+    if not (path / 'cyclegan').is_dir() or not (path / 'fid').is_dir():
+        pytest.fail(f'reference fixtures not found at {path}: CYCLEGAN_REFERENCE_DIR must be '
+                    'a folder that holds cyclegan/ and fid/ (unset, the tests use '
+                    f'{BUNDLED_REFERENCE})')
     return path
 
 

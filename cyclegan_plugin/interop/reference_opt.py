@@ -90,7 +90,7 @@ def discriminator_cfg(opt: Dict[str, str]) -> dict:
 def model_cfg(opt: Dict[str, str]) -> dict:
     if opt.get('model', 'cycle_gan') != 'cycle_gan':
         raise ValueError(f"only model 'cycle_gan' converts, got {opt['model']!r}")
-    cfg = dict(type='CycleGAN', generator=generator_cfg(opt),
+    cfg = dict(type='cyclegan_plugin.CycleGAN', generator=generator_cfg(opt),
                discriminator=discriminator_cfg(opt),
                gan_loss=dict(type='GANLoss', gan_mode=opt.get('gan_mode', 'lsgan')),
                lambda_A=float(opt.get('lambda_A', 10)), lambda_B=float(opt.get('lambda_B', 10)),
@@ -102,7 +102,7 @@ def model_cfg(opt: Dict[str, str]) -> dict:
 def optim_wrapper_cfg(opt: Dict[str, str]) -> dict:
     adam = dict(type='Adam', lr=float(opt.get('lr', 2e-4)),
                 betas=(float(opt.get('beta1', 0.5)), 0.999))
-    return dict(constructor='CycleGANOptimWrapperConstructor',
+    return dict(constructor='cyclegan_plugin.CycleGANOptimWrapperConstructor',
                 generators=dict(optimizer=adam), discriminators=dict(optimizer=dict(adam)))
 
 

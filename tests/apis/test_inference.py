@@ -13,6 +13,7 @@ from cyclegan_plugin.apis import Translator, init_model, read_image, translate
 from cyclegan_plugin.apis import tiling
 from cyclegan_plugin.models.data_preprocessor import CycleGANDataPreprocessor
 from cyclegan_plugin.registry import MODELS
+from ..models.reference_utils import net_input
 
 SMALL_MODEL = dict(type='CycleGAN',
                    generator=dict(type='ResnetGenerator', ngf=8, n_blocks=2),
@@ -57,7 +58,7 @@ def test_reference_resnet_generator_gives_reference_outputs(resnet_dir):
     translator = init_model(resnet_dir / 'latest_net_G.pth')
     assert translator.directions == ('a2b',) and translator.source == 'reference'
     expected = load(resnet_dir / 'output_eval.pt')
-    got = translator.run(load(resnet_dir / 'input.pt'), 'a2b')
+    got = translator.run(net_input(resnet_dir), 'a2b')
     assert torch.allclose(got, expected, rtol=0, atol=1e-5)
     # uint8 in, uint8 out through the public call
     image = load(resnet_dir / 'input_uint8.pt')[0].permute(1, 2, 0).numpy()
@@ -70,7 +71,7 @@ def test_reference_unet_generator_gives_reference_outputs(reference_root):
     folder = reference_root / 'cyclegan' / 'nets' / 'G_unet_256_ngf8'
     translator = init_model(folder / 'latest_net_G.pth')
     assert type(translator.generator('a2b')).__name__ == 'UnetGenerator'
-    got = translator.run(load(folder / 'input.pt'), 'a2b')
+    got = translator.run(net_input(folder), 'a2b')
     assert torch.allclose(got, load(folder / 'output_eval.pt'), rtol=0, atol=1e-5)
 
 
@@ -137,7 +138,7 @@ def test_config_and_checkpoint(small_model, tmp_path, reference_root):
         SMALL_MODEL, generator=dict(type='ResnetGenerator', ngf=8, n_blocks=9)))).pretty_text)
     translator = init_model(config, nets / 'latest_net_G.pth')
     assert translator.directions == ('a2b',)
-    got = translator.run(load(nets / 'input.pt'), 'a2b')
+    got = translator.run(net_input(nets), 'a2b')
     assert torch.allclose(got, load(nets / 'output_eval.pt'), atol=1e-5)
 
 

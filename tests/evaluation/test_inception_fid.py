@@ -107,7 +107,9 @@ def test_mu_sigma_match(folder_features, ref, results, side, dims):
         np.testing.assert_allclose(expected_block, np.asarray(stats['sigma_first8x8']),
                                    rtol=0, atol=0)
         np.testing.assert_allclose(sigma[:8, :8], expected_block, rtol=0, atol=STAT_ATOL)
-    else:
+    elif (ref / 'stats' / f'sigma_{side}_dims{dims}.npy').is_file():
+        # a trimmed set keeps the small ones (tools/trim_reference_fixtures.py); the trace
+        # below and FID check every dims
         np.testing.assert_allclose(sigma, np.load(ref / 'stats' / f'sigma_{side}_dims{dims}.npy'),
                                    rtol=0, atol=STAT_ATOL)
     assert _rel(np.trace(sigma), stats['trace_sigma']) <= REL_TOL

@@ -12,6 +12,7 @@ from cyclegan_plugin.models.discriminators import PatchDiscriminator, PixelDiscr
 from cyclegan_plugin.models.generators import ResnetGenerator, UnetGenerator
 
 from ..conftest import ROOT
+from ..models.reference_utils import net_input
 
 
 def load(path):
@@ -276,5 +277,5 @@ def test_old_reference_checkpoints_with_instance_norm_buffers(reference_root, tm
             old[f'{norm}.running_var'] = torch.ones_like(value)
     torch.save(old, tmp_path / 'latest_net_G.pth')
     translator = init_model(tmp_path / 'latest_net_G.pth')
-    got = translator.run(load(folder / 'input.pt'), 'a2b')
+    got = translator.run(net_input(folder), 'a2b')
     assert torch.allclose(got, load(folder / 'output_eval.pt'), atol=1e-5)

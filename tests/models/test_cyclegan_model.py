@@ -1,5 +1,6 @@
 """The model's contract with MMEngine: preprocessing, predictions, non-finite losses, and
 the fast paths against the reference-order path."""
+import copy
 import random
 
 import pytest
@@ -9,7 +10,7 @@ from mmengine.optim import build_optim_wrapper
 
 from cyclegan_plugin.engine import cpu_has_native_bf16
 
-from .reference_utils import bias_keys_before_instance_norm
+from .reference_utils import assert_adam_step_matches
 from cyclegan_plugin.models import CycleGANDataPreprocessor
 from cyclegan_plugin.registry import MODELS
 
@@ -89,17 +90,18 @@ def test_non_finite_loss_stops_before_any_update():
     assert all(torch.equal(v, after[k]) for k, v in before.items())
 
 
-def train(model_overrides=None, optim_overrides=None, steps=4, n=2):
-    """``steps`` iterations from one seed (pools of 2 fill and then draw): losses, state."""
-    torch.manual_seed(0)
-    random.seed(0)
-    model = MODELS.build(dict(MODEL, **(model_overrides or {})))
+def _optim(model, optim_overrides=None):
     cfg = {k: (dict(v, optimizer=dict(v['optimizer'], **(optim_overrides or {})))
                if isinstance(v, dict) else v) for k, v in OPTIM.items()}
-    optim = build_optim_wrapper(model, cfg)
-    logs = [{k: float(v) for k, v in model.train_step(batch(n=n, seed=s), optim).items()}
-            for s in range(steps)]
-    return logs, model.state_dict(), bias_keys_before_instance_norm(model)
+    return build_optim_wrapper(model, cfg)
+
+
+def _gradients(adam, before):
+    """The gradients a step of torch's Adam took, from its first moments before and after:
+    exp_avg = beta1 * exp_avg_before + (1 - beta1) * g."""
+    beta1 = adam.defaults['betas'][0]
+    return [(adam.state[p]['exp_avg'] - beta1 * before[i].get('exp_avg', 0)) / (1 - beta1)
+            for i, p in enumerate(adam.param_groups[0]['params'])]
 
 
 @pytest.mark.parametrize('fast', [
@@ -108,20 +110,46 @@ def train(model_overrides=None, optim_overrides=None, steps=4, n=2):
     (dict(batch_generator_calls=True, batch_discriminator_calls=True), dict(fused=True)),
 ], ids=['batched', 'fused_adam', 'batched+fused_adam'])
 def test_fast_paths_follow_the_reference_path_for_several_steps(fast):
-    """Same losses (1e-5 relative), weights and pools (1e-5) as the reference-order path
-    after 4 steps; the pools draw from their history by then. The biases of convolutions
-    before instance norm are left out: their gradient is zero in exact arithmetic, so Adam
-    turns rounding noise into full-size steps of either sign (as in the reference)."""
-    ref_logs, ref_state, noisy = train()
-    logs, state, _ = train(*fast)
-    for ref, ours in zip(ref_logs, logs):
-        assert ref.keys() == ours.keys()
-        for k in ref:
-            assert ours[k] == pytest.approx(ref[k], rel=1e-5, abs=1e-7), k
-    assert ref_state.keys() == state.keys()
-    for k, v in ref_state.items():
-        if k not in noisy:
-            assert (state[k].float() - v.float()).abs().max() <= 1e-5, k
+    """4 steps of a fast path against the reference-order path, the pools filling and then
+    drawing. Before each step the fast model takes the reference model's whole state
+    (weights, Adam states, pools, random state), so each step is compared from the same
+    state: same losses (1e-5 relative) and pool contents (1e-5), and each weight as far from
+    the reference's as the two paths' own gradients explain through Adam's step
+    (reference_utils.assert_adam_step_matches). Run apart, the two paths drift as any two
+    float orders do, by more each step."""
+    torch.manual_seed(0)
+    random.seed(0)
+    ref = MODELS.build(MODEL)
+    mine = MODELS.build(dict(MODEL, **(fast[0] or {})))
+    ref_optim, my_optim = _optim(ref), _optim(mine, fast[1])
+    groups = {'generators': [('G_A', 'a2b'), ('G_B', 'b2a')],
+              'discriminators': [('D_A', 'b'), ('D_B', 'a')]}
+    for step in range(4):
+        mine.load_state_dict(ref.state_dict())
+        # a copy: Optimizer.load_state_dict keeps the very tensors it is given, which the
+        # reference's step would then advance in place
+        my_optim.load_state_dict(copy.deepcopy(ref_optim.state_dict()))
+        before = {g: [{k: (v.clone() if torch.is_tensor(v) else v)
+                       for k, v in ref_optim[g].optimizer.state[p].items()}
+                      for p in ref_optim[g].optimizer.param_groups[0]['params']]
+                  for g in groups}
+        rng = random.getstate()
+        ref_log = {k: float(v) for k, v in ref.train_step(batch(seed=step), ref_optim).items()}
+        random.setstate(rng)
+        my_log = {k: float(v) for k, v in mine.train_step(batch(seed=step), my_optim).items()}
+        assert ref_log.keys() == my_log.keys()
+        for k in ref_log:
+            assert my_log[k] == pytest.approx(ref_log[k], rel=1e-5, abs=1e-7), (step, k)
+        for pool in ('fake_A_pool', 'fake_B_pool'):
+            for a, b in zip(getattr(mine, pool).images, getattr(ref, pool).images):
+                assert (a - b).abs().max() <= 1e-5, (step, pool)
+        for g, nets in groups.items():
+            adam, ref_adam = my_optim[g].optimizer, ref_optim[g].optimizer
+            sizes = [(name, len(list(getattr(ref, g)[key].parameters()))) for name, key in nets]
+            assert_adam_step_matches(
+                adam.param_groups[0]['params'], _gradients(adam, before[g]),
+                ref_adam.param_groups[0]['params'], _gradients(ref_adam, before[g]), before[g],
+                ref_adam, sizes, f'step {step} {g}: ')
 
 
 def test_mixed_precision_wrapper_by_device(recwarn):

@@ -6,7 +6,7 @@ from cyclegan_plugin.interop import clean_reference_state_dict
 from cyclegan_plugin.models import (PatchDiscriminator, PixelDiscriminator, ResnetGenerator,
                                     UnetGenerator)
 
-from .reference_utils import load
+from .reference_utils import load, net_input, net_output
 
 NETS = {
     'G_resnet_9blocks_ngf8': lambda: ResnetGenerator(ngf=8, n_blocks=9),
@@ -28,12 +28,11 @@ def test_reference_forward(reference_root, name):
     assert all(ours[k].shape == state[k].shape for k in ours)
     net.load_state_dict(clean_reference_state_dict(state, set(ours)), strict=True)
 
-    x_uint8, x = load(folder / 'input_uint8.pt'), load(folder / 'input.pt')
-    assert torch.equal((x_uint8.float() / 255 - 0.5) / 0.5, x)
+    x = net_input(folder)
     with torch.no_grad():
-        for mode, expected in (('eval', 'output_eval.pt'), ('train', 'output_train.pt')):
+        for mode in ('eval', 'train'):
             net.train(mode == 'train')
             out = net(x.clone())
-            ref = load(folder / expected)
+            ref = net_output(folder, mode)
             assert out.shape == ref.shape
             assert (out - ref).abs().max().item() <= 1e-5, f'{name} {mode}'

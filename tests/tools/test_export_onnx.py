@@ -8,6 +8,7 @@ from cyclegan_plugin.apis import OnnxTranslator, init_model
 from cyclegan_plugin.models.generators import ResnetGenerator, UnetGenerator
 
 from ..conftest import ROOT
+from ..models.reference_utils import net_input
 
 pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
@@ -47,7 +48,7 @@ def test_reference_checkpoint_exports(reference_root, tmp_path):
     folder = reference_root / 'cyclegan' / 'nets' / 'G_resnet_9blocks_ngf8'
     out = tmp_path / 'ref.onnx'
     assert export_main([str(folder / 'latest_net_G.pth'), '--out', str(out)]) == 0
-    x = torch.load(folder / 'input.pt', weights_only=True)
+    x = net_input(folder)
     expected = torch.load(folder / 'output_eval.pt', weights_only=True)
     assert (OnnxTranslator(out).run(x, 'a2b') - expected).abs().max() <= 1e-4
 
