@@ -1,6 +1,9 @@
-"""What the tools share: making the package importable from a checkout, and friendly errors
-for configs whose data are missing."""
+"""What the tools share: making the package importable from a checkout, one way to report
+a user's error (one line on stderr naming the file, the reason and what to do; the same exit
+code in every tool; the traceback only with --debug), and the config set-up of train/test."""
+import os
 import os.path as osp
+import re
 import sys
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -14,10 +17,88 @@ def import_plugin():
         import cyclegan_plugin  # noqa: F401
 
 
+#: exit codes: a bad input the user gave (a missing, damaged or unusable file, a mistyped
+#: option or key), and a run that did not do what was asked (nothing to translate...)
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class ToolError(Exception):
+    """A user's error, reported in one line; ``exit_code`` says which kind."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_BAD_INPUT):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def add_debug_flag(parser) -> None:
+    parser.add_argument('--debug', action='store_true',
+                        help='show the full traceback of an error (else one line)')
+
+
+def _user_error_code(err: BaseException):
+    """The exit code of an error a user caused, None for a bug (shown with its traceback)."""
+    if isinstance(err, ToolError):
+        return err.exit_code
+    if isinstance(err, (FileNotFoundError, IsADirectoryError, NotADirectoryError,
+                        PermissionError)):
+        return EXIT_BAD_INPUT
+    if 'cyclegan_plugin' in sys.modules:
+        from cyclegan_plugin.engine.config_check import ConfigKeyError
+        from cyclegan_plugin.io import BadImageError, CheckpointError
+        if isinstance(err, (CheckpointError, BadImageError, ConfigKeyError)):
+            return EXIT_BAD_INPUT
+    return None
+
+
+def run_tool(main, argv=None) -> int:
+    """Run a tool's ``main(argv)``: a user's error ends in one line on stderr and its exit
+    code (:func:`_user_error_code`); with ``--debug`` in the arguments, in its traceback."""
+    debug = '--debug' in (sys.argv[1:] if argv is None else argv)
+    try:
+        result = main(argv)
+        return result if isinstance(result, int) else 0
+    except Exception as err:  # noqa: BLE001  (sorted into user errors and bugs below)
+        code = _user_error_code(err)
+        if code is None or debug:
+            raise
+        print('error: ' + ' '.join(str(err).split()), file=sys.stderr)
+        return code
+
+
+def checked_checkpoint(path: str, resume: bool = False) -> str:
+    """``path``, after loading it once with our loader (weights_only=True) and reading its
+    layout: a missing, empty, text, truncated, untrusted file, or one that holds no model of
+    ours (or, to ``resume``, no training state), stops here with one line, before MMEngine's
+    loader (which takes torch's defaults and loads non-strictly) is asked to read it."""
+    from cyclegan_plugin.interop.layout import detect_layout, unwrap_checkpoint
+    from cyclegan_plugin.io import CheckpointError, load_checkpoint_file
+    obj = load_checkpoint_file(path)
+    try:
+        layout = detect_layout(unwrap_checkpoint(obj)[0])
+    except CheckpointError as err:
+        raise CheckpointError(f'cannot use checkpoint {path}: {err}') from None
+    convert = (f'convert it first: tools/convert_checkpoint.py {path} OUT.pth --to ours')
+    if layout != 'cyclegan':
+        raise CheckpointError(f'checkpoint {path} holds a {layout} state dict, not our '
+                              f'CycleGAN model: {convert}')
+    if resume and not (isinstance(obj, dict) and 'optimizer' in obj and 'meta' in obj):
+        raise CheckpointError(f'checkpoint {path} holds weights but no training state '
+                              '(optimizers, iteration) to resume: start a run from its '
+                              "weights with --cfg-options load_from='PATH' instead")
+    return path
+
+
 DATA_HINTS = {
     'mini_horse2zebra': 'build it with: python tools/make_demo_data.py --out {root} '
                         '(or run `make demo`)',
 }
+
+
+def _download_names():
+    """The data set names tools/download_dataset.sh accepts."""
+    text = open(osp.join(REPO, 'tools', 'download_dataset.sh')).read()
+    return re.search(r'^SETS="([^"]*)"', text, re.M).group(1).split()
 
 
 def check_data_roots(cfg, loaders=('train_dataloader',)) -> None:
@@ -30,12 +111,17 @@ def check_data_roots(cfg, loaders=('train_dataloader',)) -> None:
         root = dataset.get('data_root')
         if root and not osp.isdir(root):
             key = osp.basename(osp.normpath(root))
-            hint = DATA_HINTS.get(key, 'download it with: tools/download_dataset.sh {name} '
-                                  '(needs internet), or put the reference layout '
-                                  '(trainA/, trainB/, testA/, testB/) there').format(
-                root=root, name=key)
-            sys.exit(f'error: the data folder {root} ({name}.dataset.data_root) does not '
-                     f'exist: {hint}')
+            layout = 'the reference layout (trainA/, trainB/, testA/, testB/)'
+            if key in DATA_HINTS:
+                hint = DATA_HINTS[key].format(root=root)
+            elif key in _download_names():
+                hint = (f'download it with: tools/download_dataset.sh {key} (needs internet), '
+                        f'or put {layout} there')
+            else:
+                hint = (f'put {layout} there, or point the config at your data: '
+                        f'--cfg-options {name}.dataset.data_root=PATH')
+            raise ToolError(f'the data folder {root} ({name}.dataset.data_root) does not '
+                            f'exist: {hint}')
 
 
 def amp_optim_wrapper(cfg, dtype: str = 'bfloat16') -> None:
@@ -74,13 +160,23 @@ def runner_config(args):
     launcher's process group started, and the work dir set."""
     from mmengine.config import Config
     from cyclegan_plugin.engine.config_check import ConfigKeyError, check_config
+    if not osp.isfile(args.config):
+        raise ToolError(f'config {args.config} does not exist (the configs are in '
+                        f'{osp.join(REPO, "configs")})')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+        try:
+            cfg.merge_from_dict(args.cfg_options)
+        except (KeyError, IndexError, TypeError, ValueError) as err:
+            raise ToolError(f'--cfg-options: {err}') from None
     try:
         check_config(cfg)
     except ConfigKeyError as err:
-        sys.exit(f'error in {args.config}:\n{err}')
+        raise ToolError(f'in {args.config}: ' + '; '.join(str(err).splitlines())) from None
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if loader and loader.get('num_workers', 1) == 0 and loader.get('persistent_workers'):
+            loader['persistent_workers'] = False  # what num_workers=0 means; torch refuses both
     cfg.launcher = args.launcher
     init_cpu_distributed(args.launcher)  # MMEngine skips its own init when a group exists
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(

@@ -24,7 +24,7 @@ import sys
 from collections import OrderedDict
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import import_plugin  # noqa: E402
+from _common import ToolError, add_debug_flag, import_plugin, run_tool  # noqa: E402
 
 FORMATS = ('ours', 'reference', 'mmagic', 'generator')
 
@@ -43,6 +43,7 @@ def parse_args(argv=None):
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='allow checkpoints that pickle Python objects (MMagic)')
     parser.add_argument('--force', action='store_true', help='overwrite DST')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -109,18 +110,16 @@ def to_generator(state, args):
 def main(argv=None) -> int:
     args = parse_args(argv)
     if not osp.exists(args.src):
-        print(f'error: checkpoint not found: {args.src}', file=sys.stderr)
-        return 2
+        raise ToolError(f'checkpoint {args.src} does not exist')
     if args.to != 'reference' and osp.exists(args.dst) and not args.force:
-        print(f'error: {args.dst} exists (use --force to overwrite)', file=sys.stderr)
-        return 2
+        raise ToolError(f'{args.dst} exists: use --force to overwrite it')
     import_plugin()
-    from cyclegan_plugin.interop import CheckpointError, read_model_state
+    from cyclegan_plugin.interop import read_model_state
+    state, source, info = read_model_state(args.src, args.direction, args.domains,
+                                           args.trust_checkpoint)
+    nets = {k.split('.')[0] + '.' + k.split('.')[1] for k in state
+            if k.startswith(('generators.', 'discriminators.'))}
     try:
-        state, source, info = read_model_state(args.src, args.direction, args.domains,
-                                               args.trust_checkpoint)
-        nets = {k.split('.')[0] + '.' + k.split('.')[1] for k in state
-                if k.startswith(('generators.', 'discriminators.'))}
         if args.to == 'ours':
             written = to_ours(state, source, info, args)
         elif args.to == 'reference':
@@ -129,13 +128,12 @@ def main(argv=None) -> int:
             written = to_mmagic(state, source, info.get('domains'), args)
         else:
             written = to_generator(state, args)
-    except (CheckpointError, ValueError, FileExistsError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+    except (ValueError, FileExistsError) as err:
+        raise ToolError(str(err)) from None
     print(f'{source} checkpoint with {", ".join(sorted(nets))} -> {args.to}: '
           + ', '.join(written))
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

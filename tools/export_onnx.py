@@ -20,25 +20,33 @@ import sys
 import warnings
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import import_plugin  # noqa: E402
+from _common import (EXIT_FAILED, ToolError, add_debug_flag, import_plugin,  # noqa: E402
+                     run_tool)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Export a CycleGAN generator to ONNX')
     parser.add_argument('checkpoint', help='checkpoint file or reference checkpoint folder')
     parser.add_argument('--out', required=True, help='the .onnx file to write')
-    parser.add_argument('--direction', default='a2b', choices=['a2b', 'b2a'])
+    parser.add_argument('--direction', default='a2b', choices=['a2b', 'b2a'],
+                        help='which generator to export')
     parser.add_argument('--config', help='MMEngine config (else read from the checkpoint)')
-    parser.add_argument('--opset', type=int, default=17)
+    parser.add_argument('--opset', type=int, default=17, help='ONNX opset version')
     parser.add_argument('--no-verify', action='store_true',
                         help='skip the onnxruntime comparison')
     parser.add_argument('--sizes', nargs='+', metavar='HxW',
                         help='sizes to verify (default: a few around the size divisor, '
                              'odd ones included)')
-    parser.add_argument('--tolerance', type=float, default=1e-4)
-    parser.add_argument('--norm', choices=['instance', 'batch', 'none'])
-    parser.add_argument('--domains', nargs=2, metavar=('A', 'B'))
-    parser.add_argument('--trust-checkpoint', action='store_true')
+    parser.add_argument('--tolerance', type=float, default=1e-4,
+                        help='largest |onnxruntime - PyTorch| the verification accepts')
+    parser.add_argument('--norm', choices=['instance', 'batch', 'none'],
+                        help="override the checkpoint's normalisation")
+    parser.add_argument('--domains', nargs=2, metavar=('A', 'B'),
+                        help='MMagic checkpoints: the domain names of A and B')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='allow checkpoints that pickle Python objects (MMagic); '
+                             'unpickling can run code')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -69,7 +77,8 @@ def export(translator, direction: str, path: str, opset: int = 17) -> None:
         out_channels = wrapper(dummy).shape[1]
     data = _add_metadata(buffer.getvalue(), dict(
         direction=direction, in_channels=channels, out_channels=out_channels,
-        size_divisor=divisor, channel_order='rgb', value_range='[-1, 1]',
+        size_divisor=divisor, min_side=wrapper.min_side, channel_order='rgb',
+        value_range='[-1, 1]',
         source=translator.source))
     atomic_write(path, data)
 
@@ -116,38 +125,40 @@ def verify(translator, direction: str, path: str, sizes, tolerance: float) -> fl
 def main(argv=None) -> int:
     args = parse_args(argv)
     if not osp.exists(args.checkpoint):
-        print(f'error: checkpoint not found: {args.checkpoint}', file=sys.stderr)
-        return 2
+        raise ToolError(f'checkpoint {args.checkpoint} does not exist')
+    if args.config and not osp.isfile(args.config):
+        raise ToolError(f'config {args.config} does not exist')
     import_plugin()
     from cyclegan_plugin.apis import init_model
-    from cyclegan_plugin.io import CheckpointError
+    if args.config:
+        translator = init_model(args.config, args.checkpoint, direction=args.direction,
+                                trusted=args.trust_checkpoint)
+    else:
+        translator = init_model(args.checkpoint, direction=args.direction, norm=args.norm,
+                                domains=args.domains, trusted=args.trust_checkpoint)
     try:
-        if args.config:
-            translator = init_model(args.config, args.checkpoint, direction=args.direction,
-                                    trusted=args.trust_checkpoint)
-        else:
-            translator = init_model(args.checkpoint, direction=args.direction, norm=args.norm,
-                                    domains=args.domains, trusted=args.trust_checkpoint)
         translator.generator(args.direction)  # a clear error when the direction is missing
         sizes = ([tuple(int(v) for v in s.lower().split('x')) for s in args.sizes]
                  if args.sizes else default_sizes(translator.size_divisor(args.direction)))
-        export(translator, args.direction, args.out, args.opset)
-        print(f'wrote {args.out} ({args.direction}, opset {args.opset}, dynamic batch, '
-              'height and width)')
-        if args.no_verify:
-            return 0
-        try:
-            import onnxruntime  # noqa: F401
-        except ImportError:
-            print('onnxruntime is not installed: export not verified')
-            return 0
+    except ValueError as err:
+        raise ToolError(str(err)) from None
+    export(translator, args.direction, args.out, args.opset)
+    print(f'wrote {args.out} ({args.direction}, opset {args.opset}, dynamic batch, '
+          'height and width)')
+    if args.no_verify:
+        return 0
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        print('onnxruntime is not installed: export not verified')
+        return 0
+    try:
         worst = verify(translator, args.direction, args.out, sizes, args.tolerance)
-        print(f'verified with onnxruntime: max difference {worst:.2e} <= {args.tolerance}')
-    except (CheckpointError, ValueError, RuntimeError, FileNotFoundError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+    except RuntimeError as err:
+        raise ToolError(str(err), EXIT_FAILED) from None
+    print(f'verified with onnxruntime: max difference {worst:.2e} <= {args.tolerance}')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

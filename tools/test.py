@@ -1,7 +1,7 @@
 """Translate a config's test sets both ways with a checkpoint, score them, write a gallery.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out-dir DIR]
-        [--cfg-options ...] [--json FILE]
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
+        [--cfg-options ...] [--json FILE] [--debug]
 
 Writes every real_A / fake_B / rec_A / real_B / fake_A / rec_B image and an index.html
 gallery (one row per test image, as the reference's results page), prints the config's
@@ -13,8 +13,8 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (check_data_roots, close_distributed, import_plugin,  # noqa: E402
-                     runner_config)
+from _common import (add_debug_flag, check_data_roots, checked_checkpoint,  # noqa: E402
+                     close_distributed, import_plugin, run_tool, runner_config)
 
 
 def parse_args(argv=None):
@@ -23,14 +23,17 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
-    parser.add_argument('--out-dir', help='where images and index.html go '
-                        '(default: <work-dir>/translations)')
+    parser.add_argument('--out', '--out-dir', dest='out_dir',
+                        help='the folder where images and index.html go '
+                        '(default: <work-dir>/translations; --out-dir is the old spelling)')
     parser.add_argument('--json', help='also write the metrics to this JSON file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+                        default='none', help='job launcher for distributed testing')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help='set by the launcher')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -39,10 +42,8 @@ def main(argv=None):
     import_plugin()
     from mmengine.runner import Runner
 
-    if not osp.isfile(args.checkpoint):
-        sys.exit(f'error: checkpoint {args.checkpoint} does not exist')
     cfg = runner_config(args)
-    cfg.load_from = args.checkpoint
+    cfg.load_from = checked_checkpoint(args.checkpoint)
     out_dir = osp.abspath(args.out_dir or osp.join(cfg.work_dir, 'translations'))
     hooks = [h for h in cfg.get('custom_hooks', []) if h.get('type') != 'SaveTranslationsHook']
     cfg.custom_hooks = hooks + [dict(type='SaveTranslationsHook', out_dir=out_dir,
@@ -72,4 +73,4 @@ def _iter_images(folder):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

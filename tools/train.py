@@ -1,15 +1,22 @@
 """Train a CycleGAN from an MMEngine config.
 
     python tools/train.py configs/cyclegan_horse2zebra.py [--work-dir DIR] [--resume [CKPT]]
-        [--amp [bfloat16|float16]] [--cfg-options train_cfg.max_iters=1000 randomness.seed=1]
+        [--overwrite] [--amp [bfloat16|float16]]
+        [--cfg-options train_cfg.max_iters=1000 randomness.seed=1] [--debug]
+
+A work dir that holds checkpoints is never trained into afresh by accident: give --resume to
+continue, or --overwrite to start again and replace them.
 """
 import argparse
+import os
 import os.path as osp
+import re
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (amp_optim_wrapper, check_data_roots, close_distributed,  # noqa: E402
-                     import_plugin, runner_config)
+from _common import (ToolError, add_debug_flag, amp_optim_wrapper,  # noqa: E402
+                     check_data_roots, checked_checkpoint, close_distributed, import_plugin,
+                     run_tool, runner_config)
 
 
 def parse_args(argv=None):
@@ -21,6 +28,8 @@ def parse_args(argv=None):
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or from the latest checkpoint of the work dir '
                         'when no path is given')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='start afresh in a work dir that holds checkpoints, replacing them')
     parser.add_argument('--amp', nargs='?', const='bfloat16', choices=['bfloat16', 'float16'],
                         help='mixed-precision training: bf16 (default) or fp16 with a loss '
                         'scaler; CUDA, or a CPU with native bf16 (else fp32, with a warning)')
@@ -28,8 +37,15 @@ def parse_args(argv=None):
                         help='override config keys, e.g. train_cfg.max_iters=100')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher for distributed training')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help='set by the launcher')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
+
+
+def existing_checkpoints(work_dir) -> list:
+    names = os.listdir(work_dir) if osp.isdir(work_dir) else []
+    return sorted(n for n in names if re.fullmatch(r'(iter|epoch)_\d+\.pth', n))
 
 
 def main(argv=None):
@@ -50,7 +66,12 @@ def main(argv=None):
             print(f'--resume: no loadable checkpoint in {cfg.work_dir}: training from the '
                   'start', file=sys.stderr)
     elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
+        cfg.resume, cfg.load_from = True, checked_checkpoint(args.resume, resume=True)
+    elif not args.overwrite and existing_checkpoints(cfg.work_dir):
+        found = existing_checkpoints(cfg.work_dir)
+        raise ToolError(f'{cfg.work_dir} already holds checkpoints ({", ".join(found[-3:])}): '
+                        'continue that run with --resume, or start again and replace them '
+                        'with --overwrite (or choose another --work-dir)')
     check_data_roots(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
@@ -59,4 +80,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

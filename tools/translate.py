@@ -27,17 +27,12 @@ import tempfile
 import time
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import import_plugin  # noqa: E402
+from _common import (EXIT_FAILED, ToolError, add_debug_flag, import_plugin,  # noqa: E402
+                     run_tool)
 
-IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm',
-              '.pbm', '.pnm', '.jp2', '.exr', '.hdr', '.sr', '.ras')
 VIDEO_CODECS = {'.mp4': 'mp4v', '.m4v': 'mp4v', '.mov': 'mp4v', '.avi': 'MJPG',
                 '.mkv': 'mp4v'}
 VIDEO_EXTS = tuple(VIDEO_CODECS) + ('.webm', '.mpg', '.mpeg', '.wmv', '.flv', '.3gp')
-
-
-class ToolError(Exception):
-    """A problem with the inputs, reported as one line and a non-zero exit status."""
 
 
 def parse_args(argv=None):
@@ -47,16 +42,19 @@ def parse_args(argv=None):
     parser.add_argument('input', help='image, folder, glob or video')
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument('--config', help='MMEngine config (else read from the checkpoint)')
-    parser.add_argument('--direction', default='a2b', choices=['a2b', 'b2a'])
+    parser.add_argument('--direction', default='a2b', choices=['a2b', 'b2a'],
+                        help='which generator: A -> B (default) or B -> A')
     parser.add_argument('--device', default='cpu', help="'cpu', 'cuda', 'cuda:1' ...")
-    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument('--batch-size', type=int, default=1,
+                        help='images (or tiles) translated together')
     parser.add_argument('--resize', action='store_true',
                         help="the reference's behaviour: bicubic resize to multiples of 4 "
                              '(the output keeps that size)')
     parser.add_argument('--tile-size', type=int, default=None,
                         help='tile side for large images (default: 512 above 1024x1024 '
                              'pixels on CPU, 1024 above 2048x2048 on GPU; 0: never tile)')
-    parser.add_argument('--tile-overlap', type=int, default=64)
+    parser.add_argument('--tile-overlap', type=int, default=64,
+                        help='pixels neighbouring tiles share and blend (under half a tile)')
     parser.add_argument('--tile-stats', default='downscaled', choices=['downscaled', 'exact'],
                         help='instance-norm statistics of tiled images (exact: slow)')
     parser.add_argument('--backend', choices=['torch', 'onnxruntime'],
@@ -73,6 +71,7 @@ def parse_args(argv=None):
                         help='allow checkpoints that pickle Python objects (MMagic); '
                              'unpickling can run code')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -88,6 +87,7 @@ def _glob_base(pattern: str) -> str:
 
 
 def collect_inputs(source: str, out_dir: str):
+    from cyclegan_plugin.io import IMG_EXTENSIONS, is_image_file  # noqa: F401
     """(kind, [(path, path relative to the input root)]) with kind 'image', 'folder',
     'glob' or 'video'. Files under the output folder are never inputs."""
     out_real = osp.realpath(out_dir)
@@ -109,10 +109,10 @@ def collect_inputs(source: str, out_dir: str):
             dirs.sort()
             for name in sorted(files):
                 path = osp.join(root, name)
-                if name.lower().endswith(IMAGE_EXTS) and keep(path):
+                if is_image_file(name) and keep(path):
                     items.append((path, osp.relpath(path, source)))
         if not items:
-            raise ToolError(f'no images ({", ".join(IMAGE_EXTS[:4])} ...) in {source}')
+            raise ToolError(f'no images ({" ".join(IMG_EXTENSIONS)}, any case) in {source}')
         return 'folder', items
     if glob.has_magic(source):
         base = _glob_base(source)
@@ -221,11 +221,11 @@ def translate_images(translator, items, kind, args) -> int:
             try:
                 images.append(read_image(path))
                 chunk.append((path, rel, out))
-            except BadImageError:
+            except BadImageError as err:
                 if args.strict:
                     progress.close()
-                    raise ToolError(f'cannot read image {path} (--strict)')
-                skipped.append(path)
+                    raise ToolError(f'{err} (--strict stops at the first unreadable image)')
+                skipped.append(err)
                 progress.update()
         for (path, rel, out), result in zip(chunk, iter_translate(translator, images,
                                                                   **options)):
@@ -234,8 +234,14 @@ def translate_images(translator, items, kind, args) -> int:
             progress.update()
     progress.close()
     if skipped:
-        shown = ', '.join(skipped[:20]) + (' ...' if len(skipped) > 20 else '')
-        print(f'warning: skipped {len(skipped)} unreadable file(s): {shown}', file=sys.stderr)
+        print(f'warning: skipped {len(skipped)} unreadable file(s):', file=sys.stderr)
+        for err in skipped[:20]:
+            print(f'  {err.path}: {err.reason}', file=sys.stderr)
+        if len(skipped) > 20:
+            print(f'  ... and {len(skipped) - 20} more', file=sys.stderr)
+    if not rows:
+        raise ToolError(f'nothing translated: all {len(skipped)} input(s) were unreadable',
+                        EXIT_FAILED)
     if kind in ('folder', 'glob') and rows:
         write_gallery(args.out, rows, f'{args.input} ({args.direction})')
     print(f'translated {len(rows)} image(s) into {args.out} '
@@ -334,31 +340,32 @@ def load_translator(args):
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.batch_size < 1:
-        print('error: --batch-size must be >= 1', file=sys.stderr)
-        return 2
+        raise ToolError('--batch-size must be >= 1')
     if not osp.exists(args.checkpoint):
-        print(f'error: checkpoint not found: {args.checkpoint}', file=sys.stderr)
-        return 2
+        raise ToolError(f'checkpoint {args.checkpoint} does not exist')
     if args.config and not osp.isfile(args.config):
-        print(f'error: config not found: {args.config}', file=sys.stderr)
-        return 2
+        raise ToolError(f'config {args.config} does not exist')
     import_plugin()
-    from cyclegan_plugin.io import CheckpointError
+    from cyclegan_plugin.apis.inference import check_tiling
     try:
-        kind, items = collect_inputs(args.input, args.out)
+        check_tiling(args.tile_size, args.tile_overlap)
+    except ValueError as err:
+        raise ToolError(str(err).replace('tile_overlap', '--tile-overlap')
+                        .replace('tile_size', '--tile-size')) from None
+    kind, items = collect_inputs(args.input, args.out)
+    try:
         translator = load_translator(args)
-        if args.direction not in translator.directions:
-            raise ToolError(f'direction {args.direction!r} is not in {args.checkpoint}: it '
-                            f'has {list(translator.directions)}')
-        if kind == 'video':
-            translate_video(translator, items[0][0], args)
-        else:
-            translate_images(translator, items, kind, args)
-    except (ToolError, CheckpointError, FileNotFoundError, ImportError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+    except ImportError as err:
+        raise ToolError(str(err)) from None
+    if args.direction not in translator.directions:
+        raise ToolError(f'direction {args.direction!r} is not in {args.checkpoint}: it '
+                        f'has {list(translator.directions)}')
+    if kind == 'video':
+        translate_video(translator, items[0][0], args)
+    else:
+        translate_images(translator, items, kind, args)
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -166,6 +166,7 @@ class OnnxTranslator:
         self.directions = (meta.get('direction', 'a2b'),)
         self._in_channels = int(meta.get('in_channels', self.session.get_inputs()[0].shape[1]))
         self._divisor = int(meta.get('size_divisor', 1))
+        self._min_side = int(meta.get('min_side', 2 * self._divisor))
         self._input = self.session.get_inputs()[0].name
 
     def _check(self, direction):
@@ -182,9 +183,14 @@ class OnnxTranslator:
         return self._divisor
 
     def run(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+        """As :meth:`Translator.run`. The graph's reflection pads need a few pixels: smaller
+        images are padded here first (replicated, as the PyTorch path does) and cropped."""
         self._check(direction)
-        out = self.session.run(None, {self._input: x.detach().cpu().float().numpy()})[0]
-        return torch.from_numpy(out)
+        h, w = x.shape[-2:]
+        top, bottom, left, right = pads = pad_amounts(h, w, 1, self._min_side)
+        x = pad_tensor(x.detach().cpu().float(), pads)
+        out = torch.from_numpy(self.session.run(None, {self._input: x.numpy()})[0])
+        return out[:, :, top:top + h, left:left + w]
 
     def translate(self, images, direction: str = 'a2b', **kwargs):
         return translate(self, images, direction, **kwargs)
@@ -364,6 +370,7 @@ def iter_translate(model, images: Iterable[ImageLike], direction: str = 'a2b',
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
     if stats not in ('downscaled', 'exact'):
         raise ValueError(f"stats must be 'downscaled' or 'exact', got {stats!r}")
+    check_tiling(tile_size, tile_overlap)
     if tile_size and not translator.supports_tiling:
         warnings.warn(f'{type(translator).__name__} cannot translate in tiles; '
                       'translating whole images')
@@ -381,6 +388,16 @@ def iter_translate(model, images: Iterable[ImageLike], direction: str = 'a2b',
         pending.append(image)
     if pending:
         yield from _translate_batch(translator, pending, direction, tile_size, tiling)
+
+
+def check_tiling(tile_size: Optional[int], tile_overlap: int) -> None:
+    """Neighbouring tiles share ``tile_overlap`` pixels: it must be under half a tile, or the
+    tiles would step by a few pixels and a translation take hours."""
+    if tile_overlap < 0:
+        raise ValueError(f'tile_overlap must be >= 0, got {tile_overlap}')
+    if tile_size and 2 * tile_overlap >= tile_size:
+        raise ValueError(f'tile_overlap {tile_overlap} must be under half of tile_size '
+                         f'{tile_size} (e.g. --tile-overlap {tile_size // 8})')
 
 
 def _tile_for(translator, shape, tile_size) -> int:

@@ -1,12 +1,15 @@
-"""Mistyped config keys fail before training, naming the key.
+"""Mistyped config keys fail before anything runs, naming the key and the nearest valid one.
 
-A component dict (``model=dict(lamda_A=5)``, a dataset's ``dat_root``, a transform's
-argument) is checked by the class it builds: an unknown argument is a ``TypeError`` naming
-it, raised while the Runner is built or while ``train()`` builds its loops, before the first
-iteration. What nothing checks is what MMEngine reads with ``cfg.get``: ``Runner.from_cfg``
-ignores every top-level key it does not know, so ``train_cfgg = dict(max_iters=10)`` or
-``param_schedulers = [...]`` silently trains with the base config's values; so do unknown
-keys of ``env_cfg`` and ``auto_scale_lr``. :func:`check_config` catches those.
+* Every dict with a ``type``, at any depth (hooks, loops, schedulers, optimizers, data sets,
+  transforms, metrics, the model and its parts), is checked against the signature of the
+  class it builds: ``default_hooks.checkpoint.intervl=5`` would otherwise train and then
+  crash at the first save (CheckpointHook passes unknown keys on to
+  ``Runner.save_checkpoint``), ``train_cfg.max_iter`` end a long log in a ``TypeError``.
+* The data loaders' own keys are checked against ``torch.utils.data.DataLoader``'s.
+* What MMEngine reads with ``cfg.get``: ``Runner.from_cfg`` ignores every top-level key it
+  does not know, so ``train_cfgg = dict(max_iters=10)`` or ``param_schedulers = [...]``
+  silently trains with the base config's values; so do unknown keys of ``env_cfg``,
+  ``randomness`` and ``auto_scale_lr``.
 
 Configs are Python and define their own variables (``data_root``, ``crop_size``...), so a
 top-level key is only an error when it is not one MMEngine reads and is a near miss of one
@@ -15,7 +18,8 @@ an MMCV 1.x key that MMEngine no longer reads. A variable of your own that looks
 typo is allowed by listing it: ``custom_config_keys = ['text_cfg']``.
 """
 import difflib
-from typing import Iterable, List, Mapping
+import inspect
+from typing import Iterable, List, Mapping, Optional
 
 # Every top-level key MMEngine 0.10 reads: the arguments Runner.from_cfg passes, what the
 # Runner reads from self.cfg later, and what Config itself interprets.
@@ -48,7 +52,18 @@ LEGACY_KEYS = {
 NESTED_KEYS = {
     'env_cfg': frozenset({'cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit'}),
     'auto_scale_lr': frozenset({'enable', 'base_batch_size'}),
+    'randomness': frozenset({'seed', 'deterministic', 'diff_rank_seed'}),
 }
+
+# what the builders of some components pass or consume themselves, besides the config's keys
+_BUILDER_ARGS = ('type', '_scope_', 'runner', 'dataloader', 'optimizer', 'by_epoch',
+                 'convert_to_iter_based', 'epoch_length', 'default_args')
+# the registries a typed dict may be built from, in the order they are searched
+_REGISTRIES = ('MODELS', 'DATASETS', 'TRANSFORMS', 'DATA_SAMPLERS', 'HOOKS', 'LOOPS',
+               'PARAM_SCHEDULERS', 'OPTIM_WRAPPERS', 'OPTIMIZERS',
+               'OPTIM_WRAPPER_CONSTRUCTORS', 'EVALUATOR', 'METRICS', 'VISUALIZERS',
+               'VISBACKENDS', 'LOG_PROCESSORS', 'MODEL_WRAPPERS')
+_LOADER_KEYS = ('dataset', 'sampler', 'batch_sampler', 'collate_fn', 'worker_init_fn')
 
 # Runner.register_default_hooks' own hooks.
 DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler',
@@ -125,8 +140,66 @@ def find_config_key_errors(cfg: Mapping) -> List[str]:
     return errors
 
 
+def _component_class(type_name) -> Optional[type]:
+    """The class a ``type`` names, looked up as our configs' builders do (our scope first)."""
+    if not isinstance(type_name, str):
+        return type_name if inspect.isclass(type_name) else None
+    from mmengine.registry import DefaultScope
+    from .. import registry
+    with DefaultScope.overwrite_default_scope(registry.SCOPE):
+        for name in _REGISTRIES:
+            try:
+                cls = getattr(registry, name).get(type_name)
+            except Exception:  # noqa: BLE001  (a lookup that fails is no match)
+                cls = None
+            if inspect.isclass(cls):
+                return cls
+    return None
+
+
+def _accepted(cls) -> Optional[set]:
+    """The keyword arguments ``cls`` takes, None when it takes any (``**kwargs``)."""
+    from mmengine.hooks import CheckpointHook
+    params = inspect.signature(cls.__init__).parameters.values()
+    names = {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        if not issubclass(cls, CheckpointHook):
+            return None
+        from mmengine.runner import Runner  # where CheckpointHook's **kwargs go
+        names |= set(inspect.signature(Runner.save_checkpoint).parameters) - {'self'}
+    return names - {'self'}
+
+
+def _typed_dict_errors(value, path: str) -> List[str]:
+    errors = []
+    if isinstance(value, Mapping):
+        cls = _component_class(value.get('type')) if 'type' in value else None
+        known = _accepted(cls) if cls is not None else None
+        if known is not None:
+            for key in value:
+                if key not in known and key not in _BUILDER_ARGS:
+                    errors.append(f'config key {path + "." + key!r} is not an argument of '
+                                  f'{cls.__module__.split(".")[0]}.{cls.__name__}'
+                                  f'{_did_you_mean(key, known)}')
+        elif path.endswith('_dataloader') and 'type' not in value:
+            import torch.utils.data as data
+            known = set(inspect.signature(data.DataLoader.__init__).parameters) | set(
+                _LOADER_KEYS)
+            for key in value:
+                if key not in known:
+                    errors.append(f'config key {path + "." + key!r} is not a DataLoader '
+                                  f'argument{_did_you_mean(key, known)}')
+        for key, sub in value.items():
+            errors += _typed_dict_errors(sub, f'{path}.{key}' if path else key)
+    elif isinstance(value, (list, tuple)):
+        for i, sub in enumerate(value):
+            errors += _typed_dict_errors(sub, f'{path}[{i}]')
+    return errors
+
+
 def check_config(cfg: Mapping) -> None:
     """Raise :class:`ConfigKeyError` listing every mistyped key, before a Runner is built."""
     errors = find_config_key_errors(cfg)
+    errors += _typed_dict_errors({k: v for k, v in cfg.items() if not k.startswith('_')}, '')
     if errors:
         raise ConfigKeyError('\n'.join(errors))

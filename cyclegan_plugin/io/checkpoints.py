@@ -18,8 +18,9 @@ from mmengine.logging import print_log
 
 #: what to do when a file is not a usable checkpoint
 _ANOTHER = 'pass another checkpoint file'
-_TRUST = ('unpickling them can run code: load it only if you trust its source '
-          '(trusted=True, or --trust-checkpoint in the tools)')
+_TRUST = ('unpickling them can run code: if you trust its source, pass --trust-checkpoint '
+          '(trusted=True in Python), or convert it once into a safe file: '
+          'tools/convert_checkpoint.py FILE OUT.pth --to ours --trust-checkpoint')
 
 
 class CheckpointError(ValueError):

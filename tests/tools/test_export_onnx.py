@@ -19,7 +19,7 @@ def export_main(argv):
                                                   ROOT / 'tools' / 'export_onnx.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.main(argv)
+    return module.run_tool(module.main, argv)
 
 
 @pytest.mark.parametrize('net,sizes', [
@@ -58,6 +58,6 @@ def test_missing_direction_is_an_error(tmp_path, capsys):
                 for k, v in ResnetGenerator(ngf=4, n_blocks=1).state_dict().items()},
                tmp_path / 'm.pth')
     assert export_main([str(tmp_path / 'm.pth'), '--out', str(tmp_path / 'm.onnx'),
-                        '--direction', 'b2a']) == 1
+                        '--direction', 'b2a']) == 2
     assert "'b2a' is not in" in capsys.readouterr().err
     assert not (tmp_path / 'm.onnx').exists()

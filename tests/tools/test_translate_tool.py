@@ -22,7 +22,8 @@ def tool(name):
 
 @pytest.fixture(scope='module')
 def translate_main():
-    return tool('translate').main
+    module = tool('translate')
+    return lambda argv: module.run_tool(module.main, argv)
 
 
 @pytest.fixture(scope='module')
@@ -64,7 +65,7 @@ def test_folder_keeps_layout_sizes_and_writes_a_gallery(translate_main, checkpoi
     assert err.count('warning:') == 1 and 'broken.png' in err
     # --strict: the unreadable file is an error
     assert translate_main([checkpoint, str(folder), '--out', str(tmp_path / 'strict'),
-                           '--strict']) == 1
+                           '--strict']) == 2
     assert 'broken.png' in capsys.readouterr().err
 
 
@@ -82,8 +83,8 @@ def test_glob_and_single_image(translate_main, checkpoint, folder, tmp_path):
 
 def test_never_overwrites_inputs(translate_main, checkpoint, folder, capsys):
     before = {p: p.read_bytes() for p in folder.rglob('*') if p.is_file()}
-    assert translate_main([checkpoint, str(folder), '--out', str(folder)]) == 1
-    assert translate_main([checkpoint, str(folder / 'a.png'), '--out', str(folder)]) == 1
+    assert translate_main([checkpoint, str(folder), '--out', str(folder)]) == 2
+    assert translate_main([checkpoint, str(folder / 'a.png'), '--out', str(folder)]) == 2
     assert 'overwrite' in capsys.readouterr().err
     assert {p: p.read_bytes() for p in folder.rglob('*') if p.is_file()} == before
     # an output folder inside the input folder: its files are not taken as inputs
@@ -118,17 +119,17 @@ def test_video_round_trip(translate_main, checkpoint, tmp_path, ext, fourcc):
 def test_bad_inputs_fail_clearly(translate_main, checkpoint, tmp_path, capsys):
     fake = tmp_path / 'movie.mp4'
     fake.write_text('not a video')
-    assert translate_main([checkpoint, str(fake), '--out', str(tmp_path / 'o')]) == 1
+    assert translate_main([checkpoint, str(fake), '--out', str(tmp_path / 'o')]) == 2
     assert 'video' in capsys.readouterr().err
     assert not (tmp_path / 'o').exists() or not list((tmp_path / 'o').iterdir())
     assert translate_main([checkpoint, str(tmp_path / 'nothing.png'), '--out',
-                           str(tmp_path / 'o')]) == 1
+                           str(tmp_path / 'o')]) == 2
     assert 'not found' in capsys.readouterr().err
     cv2.imwrite(str(tmp_path / 'a.png'), image(8, 8))
     only_a2b = tmp_path / 'model.pth'
     torch.save({f'generators.a2b.{k}': v for k, v in torch.load(checkpoint).items()}, only_a2b)
     assert translate_main([str(only_a2b), str(tmp_path / 'a.png'), '--out',
-                           str(tmp_path / 'o'), '--direction', 'b2a']) == 1
+                           str(tmp_path / 'o'), '--direction', 'b2a']) == 2
     assert "'b2a' is not in" in capsys.readouterr().err
 
 
@@ -139,7 +140,7 @@ def test_missing_checkpoint_exits_non_zero(tmp_path):
                            str(tmp_path / 'out')], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode != 0
-    assert 'checkpoint not found' in proc.stderr
+    assert 'does not exist' in proc.stderr and proc.returncode == 2
 
 
 def test_onnxruntime_backend(translate_main, checkpoint, folder, tmp_path):
