@@ -5,6 +5,26 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+TOOLS = ROOT / 'tools'
+
+
+def load_tool(name: str):
+    """A script of tools/ as a module, loaded afresh (its own ``_common`` too, so run its
+    ``main`` through ``module.run_tool`` to get the exit code a user would)."""
+    import importlib.util
+    import sys
+    if str(TOOLS) not in sys.path:
+        sys.path.insert(0, str(TOOLS))
+    spec = importlib.util.spec_from_file_location(f'tools_{name}', TOOLS / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tool_main(name: str):
+    """``argv -> exit code`` of a tool, as its command line runs it."""
+    module = load_tool(name)
+    return lambda argv=None: module.run_tool(module.main, argv)
 
 
 #: the repository's own trimmed copy of the reference fixtures (tools/trim_reference_fixtures.py)
@@ -54,7 +74,7 @@ def results(ref) -> dict:
 def weights_file(tmp_path_factory, results) -> str:
     """FID Inception weights made by the fixture README's seeded rule, written once."""
     import torch
-    from cyclegan_plugin.evaluation.inception import seeded_inception_state_dict
+    from .evaluation.seeded_inception import seeded_inception_state_dict
     seed = results['weights']['seed']
     path = tmp_path_factory.getbasetemp() / f'seeded_inception_{seed}.pth'
     if not path.exists():
@@ -100,8 +120,16 @@ def installed_site(tmp_path_factory):
     import subprocess
     import sys
     import zipfile
+    import shutil
     tmp = tmp_path_factory.mktemp('wheel')
-    subprocess.run([sys.executable, '-m', 'pip', 'wheel', str(ROOT), '--no-deps',
+    # built from a copy: setuptools writes build/ and .mim/ into the tree it builds
+    source = tmp / 'source'
+    skip = shutil.ignore_patterns('__pycache__', '.mim', '*.egg-info')
+    for name in ('cyclegan_plugin', 'configs', 'tools'):
+        shutil.copytree(ROOT / name, source / name, ignore=skip)
+    for name in ('setup.py', 'pyproject.toml', 'README.md'):
+        shutil.copy(ROOT / name, source / name)
+    subprocess.run([sys.executable, '-m', 'pip', 'wheel', str(source), '--no-deps',
                     '--no-build-isolation', '-q', '-w', str(tmp / 'wheel')],
                    check=True, capture_output=True, timeout=600)
     wheel, = (tmp / 'wheel').glob('cyclegan_plugin-*.whl')

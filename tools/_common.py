@@ -124,17 +124,6 @@ def check_data_roots(cfg, loaders=('train_dataloader',)) -> None:
                             f'exist: {hint}')
 
 
-def amp_optim_wrapper(cfg, dtype: str = 'bfloat16') -> None:
-    """--amp: every optimizer wrapper of the model becomes an AmpOptimWrapper (bf16, or fp16
-    with a dynamic loss scale; on a CPU the constructor picks bf16 or fp32, see engine/amp.py)."""
-    ow = cfg.optim_wrapper
-    subs = [v for v in ow.values() if isinstance(v, dict) and 'optimizer' in v]
-    for sub in subs or [ow]:
-        sub['type'] = 'AmpOptimWrapper'
-        sub['dtype'] = dtype
-        sub.setdefault('loss_scale', 'dynamic')
-
-
 def init_cpu_distributed(launcher: str) -> bool:
     """torchrun on a machine without CUDA: MMEngine's 'pytorch' launcher calls
     torch.cuda.set_device, so start the gloo process group ourselves."""

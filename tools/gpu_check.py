@@ -24,11 +24,10 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import REPO  # noqa: E402
-from plot_logs import load_run  # noqa: E402
+from plot_logs import LOSS_ORDER, load_run  # noqa: E402
 
 CONFIG = osp.join(REPO, 'configs', 'cyclegan_mini_horse2zebra.py')
-LOSSES = ('loss_G_A', 'loss_G_B', 'loss_cycle_A', 'loss_cycle_B', 'loss_idt_A', 'loss_idt_B',
-          'loss_D_A', 'loss_D_B')
+LOSSES = tuple(k for k in LOSS_ORDER if k not in ('loss_G', 'loss_D'))  # the terms, no totals
 FAST_SWITCHES = ('model.batch_generator_calls=True', 'model.batch_discriminator_calls=True',
                  'model.channels_last=True')
 # what configs/cyclegan_horse2zebra_fast.py adds: fused Adam, torch.compile with CUDA graphs

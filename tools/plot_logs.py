@@ -36,6 +36,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 Series = Tuple[List[float], List[float]]  # (iterations, values)
 
+# cyclegan_plugin.models.cyclegan.LOSS_TERMS (this script imports nothing of the package, so
+# it runs without torch; a test keeps the two the same)
 LOSS_ORDER = ['loss_G_A', 'loss_G_B', 'loss_cycle_A', 'loss_cycle_B', 'loss_idt_A',
               'loss_idt_B', 'loss_G', 'loss_D_A', 'loss_D_B', 'loss_D']
 TIME_KEYS = ['time', 'data_time', 'memory']

@@ -14,9 +14,9 @@ import re
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (ToolError, add_debug_flag, amp_optim_wrapper,  # noqa: E402
-                     check_data_roots, checked_checkpoint, close_distributed, import_plugin,
-                     run_tool, runner_config)
+from _common import (ToolError, add_debug_flag, check_data_roots,  # noqa: E402
+                     checked_checkpoint, close_distributed, import_plugin, run_tool,
+                     runner_config)
 
 
 def parse_args(argv=None):
@@ -55,7 +55,8 @@ def main(argv=None):
 
     cfg = runner_config(args)
     if args.amp:
-        amp_optim_wrapper(cfg, args.amp)
+        from cyclegan_plugin.engine.amp import use_amp
+        use_amp(cfg.optim_wrapper, args.amp)
     if args.resume == 'auto':
         # the newest checkpoint that loads (a damaged one is skipped with a warning)
         from cyclegan_plugin.io import newest_loadable_checkpoint

@@ -41,13 +41,25 @@ class CPUAmpOptimWrapper(OptimWrapper):
             yield
 
 
+def use_amp(optim_wrapper_cfg: dict, dtype: str = 'bfloat16') -> None:
+    """Ask for mixed precision in a model's ``optim_wrapper`` config, in place (train.py's
+    ``--amp``): each optimizer wrapper becomes MMEngine's AmpOptimWrapper (bf16, or fp16 with
+    a dynamic loss scale), which the constructor turns into what the device runs
+    (:func:`resolve_amp`)."""
+    subs = [v for v in optim_wrapper_cfg.values() if isinstance(v, dict) and 'optimizer' in v]
+    for sub in subs or [optim_wrapper_cfg]:
+        sub['type'] = 'mmengine.AmpOptimWrapper'
+        sub['dtype'] = dtype
+        sub.setdefault('loss_scale', 'dynamic')
+
+
 def resolve_amp(cfg: dict, device: torch.device) -> dict:
     """The optim-wrapper config that gives mixed precision on ``device`` (see module doc)."""
     if cfg.get('type') not in AMP_TYPES:
         return cfg
     if device.type == 'cuda':
         if 'CPU' in cfg['type']:
-            cfg = dict(cfg, type='AmpOptimWrapper')
+            cfg = dict(cfg, type='mmengine.AmpOptimWrapper')
         return cfg
     cfg = {k: v for k, v in cfg.items() if k not in ('loss_scale', 'type')}
     dtype = cfg.pop('dtype', None)
@@ -57,4 +69,4 @@ def resolve_amp(cfg: dict, device: torch.device) -> dict:
         return dict(cfg, type='cyclegan_plugin.CPUAmpOptimWrapper', dtype='bfloat16')
     warnings.warn(f'mixed precision asked for, but this {device.type} has no native bf16 '
                   '(AVX512-BF16 or AMX) and fp16 autocast needs CUDA: training in fp32')
-    return dict(cfg, type='OptimWrapper')
+    return dict(cfg, type='mmengine.OptimWrapper')

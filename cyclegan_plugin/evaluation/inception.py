@@ -10,9 +10,8 @@ unchanged with ``strict=True``.
 Inputs are float images in [0, 1], NCHW, RGB, any size. Like pytorch-fid we resize the whole batch
 to 299x299 with bilinear interpolation (align_corners=False, no antialias) and map to [-1, 1].
 """
-import math
 import os
-from collections import OrderedDict
+import zipfile
 from typing import Dict, Iterable, Optional, Union
 
 import torch
@@ -20,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 __all__ = [
-    'FIDInceptionV3', 'load_inception', 'seeded_inception_state_dict', 'InceptionWeightsNotFound',
+    'FIDInceptionV3', 'load_inception', 'InceptionWeightsNotFound',
     'FID_WEIGHTS_URL', 'FID_WEIGHTS_FILENAME', 'WEIGHTS_ENV', 'BLOCK_INDEX_BY_DIM',
 ]
 
@@ -35,15 +34,38 @@ BLOCK_INDEX_BY_DIM = {64: 0, 192: 1, 768: 2, 2048: 3}
 
 
 class BasicConv2d(nn.Module):
-    """Conv (no bias) -> BatchNorm(eps=1e-3, running stats) -> ReLU, as torchvision."""
+    """Conv (no bias) -> BatchNorm(eps=1e-3, running stats) -> ReLU, as torchvision.
+
+    After :meth:`fuse_batchnorm` an eval-mode forward runs one convolution with the
+    BatchNorm folded into its weight and bias (``fused_weight``/``fused_bias``: buffers that
+    are not saved, so the state dict keeps pytorch-fid's keys)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride,
                               padding=padding, bias=False)
         self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
+        self.register_buffer('fused_weight', None, persistent=False)
+        self.register_buffer('fused_bias', None, persistent=False)
+
+    @torch.no_grad()
+    def fuse_batchnorm(self, enabled: bool = True) -> None:
+        """Fold the BatchNorm's running statistics into the convolution (or undo it)."""
+        if not enabled:
+            self.fused_weight = self.fused_bias = None
+            return
+        bn = self.bn
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # y = conv * scale + shift
+        weight = self.conv.weight * scale.reshape(-1, 1, 1, 1)
+        if self.conv.weight.is_contiguous(memory_format=torch.channels_last):
+            weight = weight.contiguous(memory_format=torch.channels_last)
+        self.fused_weight = weight
+        self.fused_bias = bn.bias - bn.running_mean * scale
 
     def forward(self, x):
+        if self.fused_weight is not None and not self.training:
+            return F.relu(F.conv2d(x, self.fused_weight, self.fused_bias, self.conv.stride,
+                                   self.conv.padding), inplace=True)
         return F.relu(self.bn(self.conv(x)), inplace=True)
 
 
@@ -169,6 +191,12 @@ class FIDInceptionE(nn.Module):
         return torch.cat([b1, b3, bd, bp], 1)
 
 
+def _refold_after_load(model: 'FIDInceptionV3', incompatible_keys) -> None:
+    """Weights loaded into a fused network replace the folded copies too."""
+    if model.batchnorm_fused:
+        model.fuse_batchnorm(True)
+
+
 class FIDInceptionV3(nn.Module):
     """pytorch-fid's FID Inception-v3, returning several feature sizes from one forward pass.
 
@@ -199,7 +227,22 @@ class FIDInceptionV3(nn.Module):
         self.Mixed_7c = FIDInceptionE(2048, pool='max')
         self.fc = nn.Linear(2048, 1008)
         self.channels_last = False
+        self.batchnorm_fused = False
+        self.register_load_state_dict_post_hook(_refold_after_load)
         self.eval()
+
+    def fuse_batchnorm(self, enabled: bool = True) -> 'FIDInceptionV3':
+        """Fold every BatchNorm into its convolution for eval-mode forwards: ~13% faster on
+        CPU (one pass over each activation instead of three). The product is rounded once
+        more, so features move by ~1e-6 (~1e-7 relative), far inside the 5e-5 tolerance
+        against pytorch-fid. Loading a state dict refreshes the folded weights; change the
+        weights in any other way and call this again. Training-mode forwards never use them.
+        A bare FIDInceptionV3 is unfused like pytorch-fid; :func:`load_inception` fuses."""
+        self.batchnorm_fused = bool(enabled)
+        for module in self.modules():
+            if isinstance(module, BasicConv2d):
+                module.fuse_batchnorm(enabled)
+        return self
 
     def use_channels_last(self, enabled: bool = True) -> 'FIDInceptionV3':
         """Run in channels_last (NHWC) memory format: 1.6-2x faster on CPU, mostly because
@@ -208,7 +251,7 @@ class FIDInceptionV3(nn.Module):
         NCHW like pytorch-fid; :func:`load_inception` switches this on by default."""
         self.channels_last = bool(enabled)
         fmt = torch.channels_last if enabled else torch.contiguous_format
-        return self.to(memory_format=fmt)
+        return self.to(memory_format=fmt)  # folded weights (buffers) follow
 
     def _blocks(self):
         """pytorch-fid's four blocks (its InceptionV3.blocks), as callables."""
@@ -254,35 +297,6 @@ class FIDInceptionV3(nn.Module):
         return out
 
 
-def seeded_inception_state_dict(seed: int = 2024) -> 'OrderedDict[str, torch.Tensor]':
-    """Pseudo-random FID Inception weights by the reference fixtures' rule (fid/README.md §1).
-
-    Stand-in for the real weights where they cannot be downloaded: conv weights ~ N(0, 2/fan_in)
-    and fc.weight ~ N(0, 1/2048) drawn in key order from one torch generator; BN is identity-like.
-    The features it gives are meaningless as image statistics but exercise every layer, so an
-    implementation can be compared number for number with pytorch-fid run on the same weights.
-    """
-    with torch.device('meta'):
-        shapes = [(k, tuple(v.shape)) for k, v in FIDInceptionV3().state_dict().items()]
-    g = torch.Generator().manual_seed(seed)
-    state = OrderedDict()
-    for key, shape in shapes:
-        if key.endswith('.num_batches_tracked'):
-            t = torch.tensor(0, dtype=torch.long)
-        elif key.endswith('.bn.running_mean') or key.endswith('.bn.bias') or key == 'fc.bias':
-            t = torch.zeros(shape)
-        elif key.endswith('.bn.running_var') or key.endswith('.bn.weight'):
-            t = torch.ones(shape)
-        elif key.endswith('.conv.weight'):
-            t = torch.randn(shape, generator=g) * math.sqrt(2.0 / (shape[1] * shape[2] * shape[3]))
-        elif key == 'fc.weight':
-            t = torch.randn(shape, generator=g) * math.sqrt(1.0 / 2048)
-        else:  # pragma: no cover - the architecture has no other kind of tensor
-            raise KeyError(f'no rule for {key}')
-        state[key] = t
-    return state
-
-
 class InceptionWeightsNotFound(FileNotFoundError):
     """The FID Inception weights are neither on disk nor downloadable."""
 
@@ -291,21 +305,29 @@ def _default_weights_path() -> str:
     return os.path.join(torch.hub.get_dir(), 'checkpoints', FID_WEIGHTS_FILENAME)
 
 
+def _load_file(path: str):
+    """torch.load a weights file on the CPU, weights only; memory-mapped when it is in
+    torch's zip format (torch.save's default since 1.6): the tensors are then read from the
+    page cache as the network is built instead of being copied out first."""
+    return torch.load(path, map_location='cpu', weights_only=True,
+                      mmap=zipfile.is_zipfile(path))
+
+
 def _resolve_weights(weights: Optional[str], download: bool):
     """Return a state dict from the first place that has the weights (see load_inception)."""
     if weights is not None:
         if not os.path.isfile(weights):
             raise InceptionWeightsNotFound(f'FID Inception weights not found: {weights}')
-        return torch.load(weights, map_location='cpu', weights_only=True)
+        return _load_file(weights)
     env = os.environ.get(WEIGHTS_ENV)
     if env:
         if not os.path.isfile(env):
             raise InceptionWeightsNotFound(
                 f'{WEIGHTS_ENV}={env} but that file does not exist')
-        return torch.load(env, map_location='cpu', weights_only=True)
+        return _load_file(env)
     hub_path = _default_weights_path()
     if os.path.isfile(hub_path):
-        return torch.load(hub_path, map_location='cpu', weights_only=True)
+        return _load_file(hub_path)
     error = 'download disabled'
     if download:
         try:
@@ -323,18 +345,25 @@ def _resolve_weights(weights: Optional[str], download: bool):
 
 
 def load_inception(weights: Optional[str] = None, device: Union[str, torch.device] = 'cpu',
-                   download: bool = True, channels_last: bool = True) -> FIDInceptionV3:
+                   download: bool = True, channels_last: bool = True,
+                   fuse_batchnorm: bool = True) -> FIDInceptionV3:
     """Build the FID Inception in eval mode with pytorch-fid's weights, frozen.
 
     Looks for the weights in this order: ``weights`` (a path), ``$CYCLEGAN_INCEPTION_WEIGHTS``,
     ``<torch.hub.get_dir()>/checkpoints/pt_inception-2015-12-05-6726825d.pth`` (where pytorch-fid
     itself caches them), then a download of pytorch-fid's release file. Raises
     :class:`InceptionWeightsNotFound` with all of these places named when none works.
-    ``channels_last``: see :meth:`FIDInceptionV3.use_channels_last` (1.6-2x faster on CPU).
+    ``channels_last``: see :meth:`FIDInceptionV3.use_channels_last` (1.6-2x faster on CPU);
+    ``fuse_batchnorm``: see :meth:`FIDInceptionV3.fuse_batchnorm` (~13% faster on CPU).
+    The weights file is memory-mapped when torch.save wrote it (zip format) and the network is
+    built on the meta device and given the file's tensors (no random initialisation first).
     """
     state = _resolve_weights(weights, download)
-    model = FIDInceptionV3()
-    model.load_state_dict(state, strict=True)
+    with torch.device('meta'):  # no random initialisation of 24M parameters to overwrite
+        model = FIDInceptionV3()
+    model.load_state_dict(state, strict=True, assign=True)
+    model.float()  # a no-op for pytorch-fid's float32 file; assign=True keeps a file's dtype
     model.requires_grad_(False)
+    model.fuse_batchnorm(fuse_batchnorm)
     model.use_channels_last(channels_last)
     return model.eval().to(device)

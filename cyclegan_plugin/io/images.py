@@ -84,6 +84,8 @@ _FORMATS = {'.png': ('PNG', {}), '.jpg': ('JPEG', dict(quality=95)),
             '.jpeg': ('JPEG', dict(quality=95)), '.bmp': ('BMP', {}), '.tif': ('TIFF', {}),
             '.tiff': ('TIFF', {}), '.webp': ('WEBP', dict(quality=95)), '.ppm': ('PPM', {}),
             '.pgm': ('PPM', {})}
+#: the extensions :func:`encode_image` writes
+WRITABLE_EXTENSIONS = tuple(_FORMATS)
 
 
 def encode_image(image: np.ndarray, ext: str = '.png') -> bytes:

@@ -28,9 +28,9 @@ from .image_pool import ImagePool
 from .init import apply_init_cfg
 from .losses import gradient_penalty
 
-LOSS_G_TERMS = ('loss_G_A', 'loss_G_B', 'loss_cycle_A', 'loss_cycle_B', 'loss_idt_A',
-                'loss_idt_B')
-LOSS_D_TERMS = ('loss_D_A', 'loss_D_B')
+#: the logged losses, in the reference's order (the generators' terms, then the discriminators')
+LOSS_TERMS = ('loss_G_A', 'loss_G_B', 'loss_cycle_A', 'loss_cycle_B', 'loss_idt_A',
+              'loss_idt_B', 'loss_G', 'loss_D_A', 'loss_D_B', 'loss_D')
 
 
 def set_requires_grad(module: nn.Module, requires_grad: bool) -> None:
@@ -224,60 +224,77 @@ class CycleGAN(BaseModel):
         self.memory_format = torch.channels_last
 
     def train_step(self, data, optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
-        data = self.data_preprocessor(data, True)
-        self._settle_memory_format(data['inputs']['img_A'].device)
-        real_A, real_B = (data['inputs'][k].contiguous(memory_format=self.memory_format)
-                          for k in ('img_A', 'img_B'))
-        g_optim, d_optim = optim_wrapper['generators'], optim_wrapper['discriminators']
-
-        # 1-2. generators, with the discriminators frozen so no gradient reaches them
-        set_requires_grad(self.discriminators, False)
-        with g_optim.optim_context(self.generators):
-            images = self.forward_generators(real_A, real_B, identity=self.lambda_identity > 0)
-            losses_G = self.generator_losses(real_A, real_B, images)
-        loss_G, log_vars = self.parse_losses(losses_G)
-        log_vars['loss_G'] = log_vars.pop('loss')
-        if not self._finite(log_vars, 'generators'):
-            g_optim.zero_grad()
-            set_requires_grad(self.discriminators, True)
-            return self._skipped_log()
-        g_optim.update_params(loss_G)
-
-        # 3. discriminators on pooled fakes made before the generators' update (in the
-        # images' own precision: under autocast the fakes may be bf16/fp16)
-        set_requires_grad(self.discriminators, True)
-        with d_optim.optim_context(self.discriminators):
-            pool_B = self.fake_B_pool.query(images['fake_B'].to(real_B.dtype))
-            pool_A = self.fake_A_pool.query(images['fake_A'].to(real_A.dtype))
-            losses_D = dict(
-                loss_D_A=self.discriminator_loss(self.discriminators['b'], real_B, pool_B),
-                loss_D_B=self.discriminator_loss(self.discriminators['a'], real_A, pool_A))
-        loss_D, log_D = self.parse_losses(losses_D)
-        log_D['loss_D'] = log_D.pop('loss')
-        if self._finite(log_D, 'discriminators'):
-            d_optim.update_params(loss_D)
-            log_vars.update(log_D)
-        else:
-            d_optim.zero_grad()
-            log_vars.update(self._skipped_log())
+        """The reference's ``optimize_parameters()``: the generators' update with the
+        discriminators frozen, then the discriminators' on the pooled fakes."""
+        real_A, real_B = self._real_images(self.data_preprocessor(data, True))
+        images, log_vars = self.update_generators(real_A, real_B, optim_wrapper['generators'])
+        if images is not None:
+            log_vars.update(self.update_discriminators(real_A, real_B, images,
+                                                       optim_wrapper['discriminators']))
         if self.nonfinite == 'skip':
             log_vars.setdefault('skipped_steps', self._skipped_count())
         return {k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in log_vars.items()}
 
+    def update_generators(self, real_A, real_B, optim):
+        """Forward both cycles, one step of the generators' optimizer on loss_G (no gradient
+        reaches the frozen discriminators). Returns the images (None when a non-finite loss
+        skipped the step) and the log."""
+        set_requires_grad(self.discriminators, False)
+        try:
+            with optim.optim_context(self.generators):
+                images = self.forward_generators(real_A, real_B,
+                                                 identity=self.lambda_identity > 0)
+                loss, log_vars = self.parse_losses(self.generator_losses(real_A, real_B, images))
+            log_vars['loss_G'] = log_vars.pop('loss')
+            if not self._finite(log_vars, 'generators'):
+                optim.zero_grad()
+                return None, self._skipped_log()
+            optim.update_params(loss)
+            return images, log_vars
+        finally:
+            set_requires_grad(self.discriminators, True)
+
+    def update_discriminators(self, real_A, real_B, images, optim):
+        """One step of the discriminators' optimizer on pooled fakes made before the
+        generators' update (in the images' own precision: under autocast the fakes may be
+        bf16/fp16). Returns the log."""
+        with optim.optim_context(self.discriminators):
+            pool_B = self.fake_B_pool.query(images['fake_B'].to(real_B.dtype))
+            pool_A = self.fake_A_pool.query(images['fake_A'].to(real_A.dtype))
+            loss, log_vars = self.parse_losses(dict(
+                loss_D_A=self.discriminator_loss(self.discriminators['b'], real_B, pool_B),
+                loss_D_B=self.discriminator_loss(self.discriminators['a'], real_A, pool_A)))
+        log_vars['loss_D'] = log_vars.pop('loss')
+        if not self._finite(log_vars, 'discriminators'):
+            optim.zero_grad()
+            return self._skipped_log()
+        optim.update_params(loss)
+        return log_vars
+
+    def _real_images(self, data):
+        self._settle_memory_format(data['inputs']['img_A'].device)
+        return tuple(data['inputs'][k].contiguous(memory_format=self.memory_format)
+                     for k in ('img_A', 'img_B'))
+
     def _finite(self, log_vars: dict, what: str) -> bool:
         """Whether these losses may update the networks; raises unless nonfinite='skip'.
 
-        In distributed training every process takes the decision of the worst one: a
-        process that skipped its backward while the others ran theirs would leave them
-        waiting for its gradients forever."""
-        bad = [k for k, v in log_vars.items() if not torch.isfinite(torch.as_tensor(v))]
-        any_bad = bool(bad)
+        One check of all the terms at once (one host sync). In distributed training every
+        process takes the decision of the worst one (one all-reduce per update): a process
+        that skipped its backward while the others ran theirs would leave them waiting for
+        its gradients forever."""
+        values = torch.stack([torch.as_tensor(v, dtype=torch.float32).reshape(())
+                              for v in log_vars.values()])
+        finite = torch.isfinite(values)
         if get_world_size() > 1:
-            flag = torch.tensor(float(any_bad), device=next(iter(log_vars.values())).device)
+            flag = (~finite.all()).float()
             all_reduce(flag, op='max')
             any_bad = bool(flag.item())
+        else:
+            any_bad = not bool(finite.all())
         if not any_bad:
             return True
+        bad = [k for k, ok in zip(log_vars, finite.tolist()) if not ok]
         it = MessageHub.get_current_instance().get_info('iter')
         where = f' at iteration {it + 1}' if it is not None else ''
         terms = (', '.join(f'{k}={log_vars[k]}' for k in bad) if bad

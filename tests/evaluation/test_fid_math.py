@@ -35,26 +35,31 @@ def kid_setup(results, ref):
     return kid, seed, subsets
 
 
-def _quiet_fid(*args):
+def _quiet_fid(mu1, sigma1, mu2, sigma2, method):
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # singular covariances of 64 images
-        return frechet_distance(*args)
+        warnings.simplefilter('ignore')  # singular covariances of 64 images (sqrtm)
+        return frechet_distance(mu1, sigma1, mu2, sigma2, method=method)
 
 
 # ------------------------------------------------------------------------ FID
 
-@pytest.mark.parametrize('dims', (64, 192))  # 768/2048: test_inception_fid.py and below
-def test_fid_from_stored_statistics(ref, results, dims):
+@pytest.mark.parametrize('method', ('eigh', 'sqrtm'))
+@pytest.mark.parametrize('dims', (64, 192))  # the trimmed fixtures store no 768/2048 sigma:
+def test_fid_from_stored_statistics(ref, results, method, dims):  # 2048 from features below
     stats = [(np.load(ref / 'stats' / f'mu_{s}_dims{dims}.npy'),
               np.load(ref / 'stats' / f'sigma_{s}_dims{dims}.npy')) for s in 'AB']
     expected = results['fid'][str(dims)]['FID_A_B']
-    assert abs(_quiet_fid(*stats[0], *stats[1]) - expected) <= REL_TOL * expected
+    assert abs(_quiet_fid(*stats[0], *stats[1], method) - expected) <= REL_TOL * expected
 
 
-@pytest.mark.slow  # one 2048x2048 sqrtm: 5-70 s depending on how busy the 2 cores are
-def test_fid_and_statistics_from_stored_2048_features(feats2048, ref, results):
+@pytest.fixture(scope='module')
+def stats2048(feats2048):
+    return {s: compute_statistics(feats2048[s]) for s in 'AB'}
+
+
+def test_statistics_from_stored_2048_features(stats2048, ref, results):
     for side in 'AB':
-        mu, sigma = compute_statistics(feats2048[side])
+        mu, sigma = stats2048[side]
         np.testing.assert_allclose(mu, np.load(ref / 'stats' / f'mu_{side}_dims2048.npy'),
                                    rtol=0, atol=STAT_ATOL)
         np.testing.assert_allclose(
@@ -62,47 +67,106 @@ def test_fid_and_statistics_from_stored_2048_features(feats2048, ref, results):
             rtol=0, atol=STAT_ATOL)
         expected_trace = results['stats'][side]['2048']['trace_sigma']
         assert abs(np.trace(sigma) - expected_trace) <= REL_TOL * expected_trace
+
+
+def test_default_eigh_fid_at_2048_matches_pytorch_fid(feats2048, stats2048, results):
+    """The default trace term at 2048-d (64 images: singular covariances) against pytorch-fid's
+    scipy-sqrtm FID and the fixture README's eigh-based value, from the statistics of the
+    stored features; and the FID(A, A) floor."""
+    expected = results['fid']['2048']['FID_A_B']
+    readme_eigh = results['fid']['2048']['FID_A_B_with_eigh_based_trace_sqrt']
+    (mu_a, sigma_a), (mu_b, sigma_b) = stats2048['A'], stats2048['B']
+    value = frechet_distance(mu_a, sigma_a, mu_b, sigma_b)
+    assert abs(value - expected) <= REL_TOL * expected
+    assert abs(value - readme_eigh) <= 1e-7 * expected  # the README's recipe, to rounding
+    assert fid_from_features(feats2048['A'], feats2048['B']) == value
+    floor = results['fid']['2048']['FID_A_A_numerical_floor']
+    assert abs(frechet_distance(mu_a, sigma_a, mu_a, sigma_a)) <= max(1e-4, 2 * abs(floor))
+
+
+@pytest.mark.slow  # one 2048x2048 scipy sqrtm: 5-90 s depending on how busy the 2 cores are
+def test_sqrtm_fid_from_stored_2048_features(stats2048, results):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        fid = fid_from_features(feats2048['A'], feats2048['B'])
+        fid = frechet_distance(*stats2048['A'], *stats2048['B'], method='sqrtm')
     expected = results['fid']['2048']['FID_A_B']
     assert abs(fid - expected) <= REL_TOL * expected
 
 
-def test_frechet_distance_closed_form():
+@pytest.mark.parametrize('method', fid_mod.FID_METHODS)
+def test_frechet_distance_closed_form(method):
     # 1-D: (m1-m2)^2 + s1 + s2 - 2 sqrt(s1 s2)
-    assert frechet_distance([0.0], [[1.0]], [3.0], [[4.0]]) == pytest.approx(9 + 1 + 4 - 2 * 2)
+    assert frechet_distance([0.0], [[1.0]], [3.0], [[4.0]], method=method) == \
+        pytest.approx(9 + 1 + 4 - 2 * 2)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(50, 5))
     mu, sigma = compute_statistics(x)
     np.testing.assert_allclose(mu, x.mean(0))
     np.testing.assert_allclose(sigma, np.cov(x.T))
-    assert abs(frechet_distance(mu, sigma, mu, sigma)) < 1e-10
+    assert abs(frechet_distance(mu, sigma, mu, sigma, method=method)) < 1e-10
+    # full rank, non-commuting covariances: both methods agree closely
+    y = rng.normal(size=(40, 5)) @ rng.normal(size=(5, 5))
+    assert frechet_distance(*compute_statistics(x), *compute_statistics(y), method=method) == \
+        pytest.approx(fid_from_features(x, y, method='sqrtm'), rel=1e-10)
+    with pytest.raises(ValueError, match='method'):
+        frechet_distance(mu, sigma, mu, sigma, method='svd')
 
 
 def test_frechet_distance_retries_with_eps_when_sqrtm_not_finite(monkeypatch):
+    import scipy.linalg
     calls = []
-    real_sqrtm = fid_mod.linalg.sqrtm
+    real_sqrtm = scipy.linalg.sqrtm
 
     def flaky(a):
         calls.append(a.copy())
         return np.full_like(a, np.nan) if len(calls) == 1 else real_sqrtm(a)
 
-    monkeypatch.setattr(fid_mod.linalg, 'sqrtm', flaky)
+    monkeypatch.setattr(scipy.linalg, 'sqrtm', flaky)
     sigma = np.diag([1.0, 2.0])
     with pytest.warns(UserWarning, match='adding 1e-06 to diagonal'):
-        value = frechet_distance(np.zeros(2), sigma, np.zeros(2), sigma)
+        value = frechet_distance(np.zeros(2), sigma, np.zeros(2), sigma, method='sqrtm')
     assert len(calls) == 2
     np.testing.assert_allclose(calls[1], (sigma + 1e-6 * np.eye(2)) @ (sigma + 1e-6 * np.eye(2)))
     assert np.isfinite(value)
 
 
-def test_frechet_distance_rejects_large_imaginary_parts():
+def test_frechet_distance_eigh_retries_with_eps_when_not_finite(monkeypatch):
+    calls = []
+    real = fid_mod._eigvals_sqrt_product
+
+    def flaky(a, b):
+        calls.append((a.copy(), b.copy()))
+        return np.array([np.nan]) if len(calls) == 1 else real(a, b)
+
+    monkeypatch.setattr(fid_mod, '_eigvals_sqrt_product', flaky)
+    sigma = np.diag([1.0, 2.0])
+    with pytest.warns(UserWarning, match='adding 1e-06 to diagonal'):
+        value = frechet_distance(np.zeros(2), sigma, np.zeros(2), sigma)
+    assert len(calls) == 2
+    np.testing.assert_allclose(calls[1][0], sigma + 1e-6 * np.eye(2))
+    np.testing.assert_allclose(calls[1][1], sigma + 1e-6 * np.eye(2))
+    # as pytorch-fid: the traces of the unshifted sigmas, the square root of the shifted ones
+    assert value == pytest.approx(-2 * 2 * 1e-6, abs=1e-12)
+    # non-finite statistics: the same warning, then a NaN (as pytorch-fid) instead of an error
+    monkeypatch.undo()
+    with pytest.warns(UserWarning, match='adding 1e-06 to diagonal'):
+        assert np.isnan(frechet_distance(np.zeros(2), np.full((2, 2), np.nan), np.zeros(2),
+                                         sigma))
+
+
+@pytest.mark.parametrize('method', fid_mod.FID_METHODS)
+def test_frechet_distance_rejects_large_imaginary_parts(method):
     # sqrtm(-I) = iI: imaginary diagonal of 1 > atol 1e-3, which pytorch-fid refuses.
     with pytest.raises(ValueError, match='Imaginary component'):
-        frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), -np.eye(2))
+        frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), -np.eye(2), method=method)
+    with pytest.raises(ValueError, match='Imaginary component'):
+        frechet_distance(np.zeros(2), -np.eye(2), np.zeros(2), np.eye(2), method=method)
     with pytest.raises(ValueError):
-        frechet_distance(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
+        frechet_distance(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3), method=method)
+    # rounding-level negative eigenvalues (singular covariances) are no reason to refuse
+    tiny = np.diag([1.0, -1e-9])
+    assert np.isfinite(frechet_distance(np.zeros(2), tiny, np.zeros(2), np.eye(2),
+                                        method=method))
 
 
 # ------------------------------------------------------------------------ KID
@@ -256,7 +320,9 @@ def test_save_load_stats_roundtrip(tmp_path):
 
 
 def test_folder_statistics_cache_is_keyed_by_content(tmp_path, monkeypatch):
-    from cyclegan_plugin.evaluation.inception import FIDInceptionV3, seeded_inception_state_dict
+    from cyclegan_plugin.evaluation.inception import FIDInceptionV3
+
+    from .seeded_inception import seeded_inception_state_dict
     model = FIDInceptionV3()
     model.load_state_dict(seeded_inception_state_dict(0))
     folder = tmp_path / 'real'

@@ -17,7 +17,9 @@ from cyclegan_plugin.evaluation.fid import (compute_statistics, extract_folder_f
                                             inception_score, list_images, read_image)
 from cyclegan_plugin.evaluation.inception import (FID_WEIGHTS_FILENAME, WEIGHTS_ENV,
                                                   FIDInceptionV3, InceptionWeightsNotFound,
-                                                  load_inception, seeded_inception_state_dict)
+                                                  load_inception)
+
+from .seeded_inception import seeded_inception_state_dict
 
 DIMS = (64, 192, 768, 2048)
 FEATURE_ATOL = 5e-5
@@ -140,7 +142,7 @@ def test_nchw_path_matches_too(weights_file, ref, results):
     model.load_state_dict(torch.load(weights_file, weights_only=True), strict=True)
     assert not model.channels_last
     files = list_images(ref / results['images']['A']['folder'])[:8]
-    images = torch.stack([torch.from_numpy(read_image(f)).permute(2, 0, 1) for f in files])
+    images = torch.stack([torch.from_numpy(read_image(f).copy()).permute(2, 0, 1) for f in files])
     feats = inception_features(model, images, dims=(64, 2048))
     for dims in (64, 2048):
         expected = np.load(ref / 'features' / f'features_A_first8_dims{dims}.npy')
@@ -151,7 +153,7 @@ def test_nchw_path_matches_too(weights_file, ref, results):
 
 def test_single_and_multi_dim_outputs_agree(model, ref, results):
     files = list_images(ref / results['images']['B']['folder'])[:4]
-    images = torch.stack([torch.from_numpy(read_image(f)).permute(2, 0, 1) for f in files])
+    images = torch.stack([torch.from_numpy(read_image(f).copy()).permute(2, 0, 1) for f in files])
     both = inception_features(model, images, dims=(192, 64))
     only = inception_features(model, images, dims=(64,))
     assert set(both) == {64, 192} and set(only) == {64}
@@ -190,7 +192,7 @@ def test_mixed_sizes_equal_per_image_results(model):
 
 def test_logits_and_inception_score(model, folder_features, ref, results):
     files = list_images(ref / results['images']['A']['folder'])[:10]
-    images = torch.stack([torch.from_numpy(read_image(f)).permute(2, 0, 1) for f in files])
+    images = torch.stack([torch.from_numpy(read_image(f).copy()).permute(2, 0, 1) for f in files])
     out = inception_features(model, images, dims=(2048,), logits=True)
     assert out['logits'].shape == (10, 1008)
     np.testing.assert_allclose(out[2048], folder_features['A'][2048][:10], rtol=0,

@@ -1,5 +1,4 @@
 """Checkpoint detection, architecture inference, MMagic key map, lossless conversions."""
-import importlib.util
 import shutil
 from collections import OrderedDict
 
@@ -11,19 +10,12 @@ from cyclegan_plugin.interop import detect, layout, mmagic
 from cyclegan_plugin.models.discriminators import PatchDiscriminator, PixelDiscriminator
 from cyclegan_plugin.models.generators import ResnetGenerator, UnetGenerator
 
-from ..conftest import ROOT
+from ..conftest import tool_main
 from ..models.reference_utils import net_input
 
 
 def load(path):
     return torch.load(path, map_location='cpu', weights_only=True)
-
-
-def tool(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def tensors_equal(a, b):
@@ -214,7 +206,7 @@ def test_mmagic_rejects_what_it_cannot_hold():
 def test_conversions_are_lossless(reference_root, tmp_path):
     """reference -> ours -> MMagic -> ours -> reference gives the reference files' tensors
     bit for bit; every intermediate file loads with weights_only=True."""
-    convert = tool('convert_checkpoint').main
+    convert = tool_main('convert_checkpoint')
     src = reference_root / 'cyclegan' / 'cyclegan_step' / 'checkpoints'
     ref = tmp_path / 'ref'
     ref.mkdir()

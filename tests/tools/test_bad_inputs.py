@@ -6,7 +6,6 @@ The whole matrix runs each tool's own main() in this process (the same code as t
 line, without an interpreter start per case); one case per tool also runs as a real command.
 """
 import hashlib
-import importlib.util
 import subprocess
 import sys
 from collections import OrderedDict
@@ -16,17 +15,8 @@ import torch
 
 from cyclegan_plugin.models import PatchDiscriminator, ResnetGenerator
 
-from ..conftest import ROOT, tiny_demo_config
+from ..conftest import ROOT, TOOLS, tiny_demo_config, tool_main
 
-TOOLS = ROOT / 'tools'
-
-
-def tool(name):
-    sys.path.insert(0, str(TOOLS))
-    spec = importlib.util.spec_from_file_location(f'bad_inputs_{name}', TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class _Evil:
@@ -87,8 +77,7 @@ def snapshot(folder):
 def test_every_tool_reports_a_bad_checkpoint_in_one_line(tmp_path, capsys, config, name, kind):
     ckpt, reason = make(kind, tmp_path)
     before = snapshot(tmp_path)
-    module = tool(name)
-    code = module.run_tool(module.main, argv_for(name, ckpt, tmp_path, config))
+    code = tool_main(name)(argv_for(name, ckpt, tmp_path, config))
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2, err
     assert err and err[-1].startswith('error: '), err

@@ -95,17 +95,79 @@ def test_save_stats_then_folder_vs_stats(tmp_path, folders, weights_file, ref, r
     assert data['num_images'] == [results['images']['B']['n'], results['images']['A']['n']]
 
 
-def test_pytorch_fid_style_stats_give_fid_only(tmp_path, folders, weights_file, ref, results):
+@pytest.mark.parametrize('method', ['eigh', 'sqrtm'])
+def test_pytorch_fid_style_stats_give_fid_only(tmp_path, folders, weights_file, ref, results,
+                                               method):
     stats_file = tmp_path / 'a64_mu_sigma_only.npz'
     np.savez(stats_file, mu=np.load(ref / 'stats' / 'mu_A_dims64.npy'),
              sigma=np.load(ref / 'stats' / 'sigma_A_dims64.npy'))
     out = tmp_path / 'r.json'
-    _check_ok(run_cli(stats_file, folders['B'], '--dims', 64, '--num-workers', 0,
-                      '--inception-weights', weights_file, '--quiet', '--json', out))
+    proc = run_cli(stats_file, folders['B'], '--dims', 64, '--num-workers', 0,
+                   '--inception-weights', weights_file, '--quiet', '--json', out,
+                   '--fid-method', method)
+    _check_ok(proc)
     data = json.loads(out.read_text())
     expected = results['fid']['64']['FID_A_B']
     assert abs(data['fid'] - expected) <= REL_TOL * expected
     assert data['kid_mean'] is None and data['kid_std'] is None
+    assert data['fid_method'] == method
+    assert 'time per phase' not in proc.stdout  # only with --verbose
+
+
+def _phase_lines(stdout):
+    """{phase: seconds} from --verbose's block, in printed order."""
+    assert stdout.count('time per phase (s):\n') == 1, stdout
+    phases = {}
+    for line in stdout.split('time per phase (s):\n', 1)[1].splitlines():
+        m = re.fullmatch(r'  (\S+) +(\d+\.\d\d)  \S.*', line)
+        assert m, f'not a phase line: {line!r}'
+        phases[m.group(1)] = float(m.group(2))
+    return phases
+
+
+def test_verbose_prints_one_line_per_phase(tmp_path, folders, weights_file, results):
+    out = tmp_path / 'r.json'
+    proc = run_cli(folders['A'], folders['B'], '--dims', 64, '--num-workers', 0,
+                   '--inception-weights', weights_file, '--quiet', '--verbose', '--json', out)
+    _check_ok(proc)
+    phases = _phase_lines(proc.stdout)
+    expected = ['imports', 'weights', 'decode', 'forward', 'statistics', 'fid', 'kid', 'other',
+                'total']
+    if sys.platform.startswith('linux'):  # process start time from /proc
+        expected.insert(0, 'start-up')
+    assert list(phases) == expected
+    for name in ('imports', 'weights', 'forward', 'total'):
+        assert phases[name] > 0, name
+    # the phases add up to the total (each line is rounded to 0.01 s)
+    assert sum(v for k, v in phases.items() if k != 'total') == \
+        pytest.approx(phases['total'], abs=0.01 * len(phases))
+    data = json.loads(out.read_text())
+    assert list(data['seconds']) == expected
+    assert data['seconds']['total'] == pytest.approx(phases['total'], abs=0.006)
+    assert abs(data['fid'] - results['fid']['64']['FID_A_B']) <= \
+        REL_TOL * results['fid']['64']['FID_A_B']
+
+
+def test_folder_modes_do_not_import_the_whole_package(tmp_path, ref):
+    """Start-up: comparing statistics needs neither MMEngine nor the registry (1.5-3 s)."""
+    files = []
+    for side in 'AB':
+        files.append(tmp_path / f'{side}.npz')
+        np.savez(files[-1], mu=np.load(ref / 'stats' / f'mu_{side}_dims64.npy'),
+                 sigma=np.load(ref / 'stats' / f'sigma_{side}_dims64.npy'))
+    code = ('import runpy, sys\n'
+            f'sys.argv = [{str(TOOL)!r}, {str(files[0])!r}, {str(files[1])!r}, "--dims", "64"]\n'
+            'try:\n'
+            f'    runpy.run_path({str(TOOL)!r}, run_name="__main__")\n'
+            'except SystemExit as e:\n'
+            '    assert not e.code, e.code\n'
+            'print("loaded:", sorted(m for m in ("mmengine", "cyclegan_plugin.models", '
+            '"cyclegan_plugin.evaluation.metrics", "torch") if m in sys.modules))\n')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    _check_ok(proc)
+    assert "loaded: ['torch']" in proc.stdout
+    assert 'FID:  ' in proc.stdout
 
 
 def test_dims_mismatch_with_stats_file_fails(tmp_path, folders, weights_file, ref):
@@ -123,6 +185,20 @@ def test_empty_folder_fails_with_its_name(tmp_path, folders, weights_file):
     proc = run_cli(folders['A'], empty, '--inception-weights', weights_file)
     assert proc.returncode != 0
     assert 'nothing_here' in proc.stderr and 'Traceback' not in proc.stderr
+
+
+@pytest.mark.parametrize('workers', [0, 2])
+def test_undecodable_image_fails_with_its_name(tmp_path, folders, weights_file, workers):
+    bad = tmp_path / 'bad_folder'
+    bad.mkdir()
+    for name in sorted(os.listdir(folders['B']))[:3]:
+        (bad / name).write_bytes((Path(folders['B']) / name).read_bytes())
+    (bad / 'zz_broken.png').write_bytes(b'not a png at all')
+    proc = run_cli(folders['A'], bad, '--dims', 64, '--batch-size', 2, '--num-workers', workers,
+                   '--quiet', '--inception-weights', weights_file)
+    assert proc.returncode == 2, proc.stderr
+    assert 'cannot read image' in proc.stderr and 'zz_broken.png' in proc.stderr
+    assert 'Traceback' not in proc.stderr
 
 
 def test_missing_weights_fail_with_a_clear_message(tmp_path, folders):

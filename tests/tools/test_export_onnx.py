@@ -1,5 +1,4 @@
 """tools/export_onnx.py: any-size export of the padded generator, parity with PyTorch."""
-import importlib.util
 
 import pytest
 import torch
@@ -7,19 +6,14 @@ import torch
 from cyclegan_plugin.apis import OnnxTranslator, init_model
 from cyclegan_plugin.models.generators import ResnetGenerator, UnetGenerator
 
-from ..conftest import ROOT
+from ..conftest import tool_main
 from ..models.reference_utils import net_input
 
 pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
 
 
-def export_main(argv):
-    spec = importlib.util.spec_from_file_location('export_onnx',
-                                                  ROOT / 'tools' / 'export_onnx.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.run_tool(module.main, argv)
+export_main = tool_main('export_onnx')
 
 
 @pytest.mark.parametrize('net,sizes', [

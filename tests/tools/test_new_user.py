@@ -102,13 +102,13 @@ def test_translating_only_unreadable_images_fails_and_says_why(generator_file, t
     assert strict.returncode == 2 and 'not an image file' in last_line(strict)
 
 
-def test_a_tile_overlap_of_half_a_tile_or_more_is_refused(generator_file, tmp_path):
+def test_a_tile_overlap_of_more_than_half_a_tile_is_refused(generator_file, tmp_path):
     image = tmp_path / 'a.png'
     Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(image)
     proc = run('translate', generator_file, image, '--out', tmp_path / 'out', '--tile-size',
                '128', '--tile-overlap', '200')
     assert proc.returncode == 2
-    assert '--tile-overlap 200 must be under half of --tile-size 128' in last_line(proc)
+    assert '--tile-overlap 200 must be at most half of --tile-size 128' in last_line(proc)
 
 
 def test_onnx_backend_translates_tiny_images_like_torch(generator_file, tmp_path):

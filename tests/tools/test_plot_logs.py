@@ -1,7 +1,6 @@
 """tools/plot_logs.py on the logs of a real short run: 4 iterations of a tiny CycleGAN on
 32x32 demo data, validated (cycle L1, FID/KID at dims 64) at iterations 2 and 4, trained in
 two parts (the second resumes the first), so the work dir holds two timestamped logs."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -9,19 +8,12 @@ import sys
 
 import pytest
 
-from ..conftest import ROOT, tiny_demo_config
+from ..conftest import ROOT, load_tool, tiny_demo_config
 
 TOOL = ROOT / 'tools' / 'plot_logs.py'
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('plot_logs', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-plot_logs = load_tool()
+plot_logs = load_tool('plot_logs')
 
 
 def train(*args):
@@ -84,6 +76,8 @@ def test_parsed_series_are_the_logged_values(work_dir):
 
     groups = plot_logs.plotted_keys([run])
     assert groups['losses'] == plot_logs.LOSS_ORDER
+    from cyclegan_plugin.models.cyclegan import LOSS_TERMS  # the model logs what we plot
+    assert plot_logs.LOSS_ORDER == list(LOSS_TERMS)
     assert groups['lr'] == ['generators.lr', 'discriminators.lr']
     assert groups['val'][:4] == ['FID_a2b', 'FID_b2a', 'KID_a2b', 'KID_b2a']
     assert 'KID_a2b_std' not in groups['val'] and 'cycle/num_A' not in groups['val']

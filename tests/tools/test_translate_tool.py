@@ -1,5 +1,4 @@
 """tools/translate.py: folders, globs, videos, unreadable files, refusing to overwrite."""
-import importlib.util
 import subprocess
 import sys
 
@@ -10,20 +9,12 @@ import torch
 
 from cyclegan_plugin.models.generators import ResnetGenerator
 
-from ..conftest import ROOT
-
-
-def tool(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from ..conftest import ROOT, load_tool, tool_main
 
 
 @pytest.fixture(scope='module')
 def translate_main():
-    module = tool('translate')
-    return lambda argv: module.run_tool(module.main, argv)
+    return tool_main('translate')
 
 
 @pytest.fixture(scope='module')
@@ -147,7 +138,7 @@ def test_onnxruntime_backend(translate_main, checkpoint, folder, tmp_path):
     pytest.importorskip('onnx')
     pytest.importorskip('onnxruntime')
     onnx_path = tmp_path / 'g.onnx'
-    assert tool('export_onnx').main([checkpoint, '--out', str(onnx_path), '--no-verify']) == 0
+    assert load_tool('export_onnx').main([checkpoint, '--out', str(onnx_path), '--no-verify']) == 0
     assert translate_main([str(onnx_path), str(folder), '--out', str(tmp_path / 'ort')]) == 0
     assert translate_main([checkpoint, str(folder), '--out', str(tmp_path / 'pt')]) == 0
     a = cv2.imread(str(tmp_path / 'ort' / 'a.png')).astype(int)

@@ -1,0 +1,83 @@
+"""tools/benchmark.py's side-by-side mode: the figures come from the programs' own progress
+lines, the reference gets the same networks and sizes, and a whole run (our real train.py
+and a stand-in for the reference's train.py) ends in a table with their ratio."""
+import json
+import textwrap
+
+import pytest
+
+from ..conftest import load_tool
+
+benchmark = load_tool('benchmark')
+
+#: prints the reference's progress lines at its --print_freq, one iteration per 20 ms
+FAKE_REFERENCE = textwrap.dedent('''
+    import argparse, time
+    p = argparse.ArgumentParser()
+    p.add_argument('--print_freq', type=int)
+    p.add_argument('--max_dataset_size', type=int)
+    args, _ = p.parse_known_args()
+    for i in range(1, args.max_dataset_size + 1):
+        time.sleep(0.02)
+        if i % args.print_freq == 0:
+            print(f'(epoch: 1, iters: {i}, time: 0.020, data: 0.001) G_A: 0.5', flush=True)
+''')
+
+
+def test_seconds_per_iteration_are_measured_between_two_progress_lines():
+    stamps = {2: (10.0, 5.0), 4: (14.0, 9.0), 6: (18.0, 12.0)}
+    figures = benchmark.measure(stamps, warmup=2, total=6)
+    assert figures['seconds_per_iter'] == pytest.approx(2.0)
+    assert figures['cpu_seconds_per_iter'] == pytest.approx(7.0 / 4)
+    assert figures['interval_seconds_per_iter'] == pytest.approx([2.0, 2.0])
+    assert figures['startup_seconds'] == pytest.approx(10.0 - 2 * 2.0)
+    assert benchmark.measure(stamps, warmup=2, total=8) is None  # the run did not get there
+    parse = benchmark._reference_progress(epoch_length=100)
+    assert parse('(epoch: 2, iters: 7, time: 0.1, data: 0.0) G_A: 1') == 107
+    assert benchmark._ours_progress('Iter(train) [ 40/300]  lr: 2e-4') == 40
+
+
+@pytest.mark.parametrize('size', [64, 256])
+def test_both_programs_get_the_same_networks_and_sizes(tmp_path, size):
+    from mmengine.config import Config
+    spec = benchmark.net_spec(size)
+    ref = benchmark.reference_command('py', '/ref', size, '/data', '/ckpt', 12, 4, 1)
+    flags = dict(zip(ref[2::2], ref[3::2]))  # after the interpreter and train.py
+    assert flags['--netG'] == f"resnet_{spec['n_blocks']}blocks"
+    assert (flags['--ngf'], flags['--ndf']) == (str(spec['ngf']), str(spec['ndf']))
+    assert (flags['--load_size'], flags['--crop_size']) == (str(spec['load_size']), str(size))
+    assert (flags['--max_dataset_size'], flags['--print_freq']) == ('12', '4')
+    path = tmp_path / 'ours.py'
+    path.write_text(benchmark.our_program_config(size, '/data', 12, 4, 1, {}))
+    cfg = Config.fromfile(str(path))
+    model = cfg.model
+    assert (model.generator.ngf, model.generator.n_blocks, model.discriminator.ndf) == \
+        (spec['ngf'], spec['n_blocks'], spec['ndf'])
+    assert cfg.train_cfg.max_iters == 12 and cfg.default_hooks.logger.interval == 4
+    assert cfg.val_cfg is None and cfg.train_dataloader.dataset.data_root == '/data'
+    steps = {t.type.rsplit('.', 1)[-1]: t for t in cfg.train_dataloader.dataset.pipeline}
+    assert tuple(steps['Resize'].scale) == (spec['load_size'],) * 2
+    assert steps['RandomCrop'].crop_size == size
+
+
+def test_a_side_by_side_run_prints_both_figures_and_their_ratio(tmp_path, capsys, monkeypatch):
+    repo = tmp_path / 'reference'
+    repo.mkdir()
+    (repo / 'train.py').write_text(FAKE_REFERENCE)
+    fake = tmp_path / 'fake_modules'  # the stand-in needs no torchvision; the check asks for it
+    fake.mkdir()
+    (fake / 'torchvision.py').write_text('__version__ = "0.0 (test stand-in)"\n')
+    monkeypatch.setenv('PYTHONPATH', str(fake))
+    out = tmp_path / 'figures.json'
+    benchmark.main(['train', '--programs-only', '--reference-repo', str(repo), '--sizes', '64',
+                    '--threads', '1', '--repeats', '1', '--paths', 'reference',
+                    '--program-warmup', '2', '--program-iters', '2', '--workers', '0',
+                    '--json', str(out)])
+    printed = capsys.readouterr().out
+    row, = json.loads(out.read_text())['programs']['rows']
+    assert row['size'] == 64 and row['threads'] == 1 and row['path'] == 'reference'
+    assert row['ours']['runs'] == 1 and row['reference']['runs'] == 1
+    assert row['reference']['seconds_per_iter'] == pytest.approx(0.02, rel=0.5)
+    assert row['ratio'] == pytest.approx(row['reference']['seconds_per_iter']
+                                         / row['ours']['seconds_per_iter'])
+    assert f"{row['ratio']:.2f}x" in printed and 'CPU: ' in printed
