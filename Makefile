@@ -21,7 +21,7 @@ $(STAMP): setup.py Makefile
 	$(VPY) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH_SPEC)"
 	$(PIP) install -q "setuptools>=77.0.3,<81"
 	$(PIP) install -q "mmengine==0.10.7" "mmcv-lite==2.2.0" "numpy>=2,<2.5" scipy \
-		scikit-image pytest onnx onnxruntime
+		scikit-image pytest pytest-xdist onnx onnxruntime
 	$(PIP) install -q --force-reinstall --no-deps "opencv-python-headless==5.0.0.93"
 	$(PIP) install -q --no-deps --no-build-isolation -e .
 	$(VPY) -c "import cyclegan_plugin, cv2, mmcv, mmengine, torch; print('installed: torch', torch.__version__, '| mmengine', mmengine.__version__, '| mmcv', mmcv.__version__, '| cv2', cv2.__version__)"
@@ -37,8 +37,11 @@ demo: demo-data
 	@echo
 	@echo "Open $(DEMO_WORK)/translations/index.html: real_A | fake_B (striped?) | rec_A | real_B | fake_A | rec_B"
 
+# the suite in TEST_WORKERS processes (pytest-xdist), one torch thread each; the slowest tests
+# are listed at the end
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(VPY) -m pytest -q
+	$(VPY) -m pytest -q -n $(TEST_WORKERS) --durations=15
 
 clean:
 	rm -rf $(VENV) work_dirs build *.egg-info cyclegan_plugin/.mim

@@ -4,6 +4,12 @@ from pathlib import Path
 
 import pytest
 
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # `make test` runs the suite in several processes: one thread each (torch, BLAS and the
+    # commands the tests start), or their thread pools fight over the cores
+    for _name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS'):
+        os.environ[_name] = '1'
+
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / 'tools'
 

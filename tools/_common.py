@@ -36,6 +36,30 @@ def add_debug_flag(parser) -> None:
                         help='show the full traceback of an error (else one line)')
 
 
+def add_checkpoint_flags(parser, norm: bool = True) -> None:
+    """How to read a checkpoint of unknown origin (translate, export_onnx, convert_checkpoint):
+    --norm (with ``norm``), --domains, --trust-checkpoint."""
+    if norm:
+        parser.add_argument('--norm', choices=['instance', 'batch', 'none'],
+                            help="override the checkpoint's normalisation")
+    parser.add_argument('--domains', nargs=2, metavar=('A', 'B'),
+                        help='MMagic checkpoints: the domain names of A and B')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='allow checkpoints that pickle Python objects (MMagic); '
+                             'unpickling can run code')
+
+
+def add_runner_flags(parser, job: str) -> None:
+    """train.py's and test.py's --cfg-options, --launcher and the launcher's --local-rank."""
+    from mmengine.config import DictAction
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. train_cfg.max_iters=100')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help=f'job launcher for distributed {job}')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help='set by the launcher')
+
+
 def _user_error_code(err: BaseException):
     """The exit code of an error a user caused, None for a bug (shown with its traceback)."""
     if isinstance(err, ToolError):

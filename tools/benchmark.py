@@ -810,17 +810,15 @@ def bench_programs(args):
                                   f"(start-up {figures['startup_seconds']:.1f} s, run "
                                   f"{result['wall_seconds']:.0f} s)", flush=True)
                         runs.append(row)
-    if load:
-        load.append(os.getloadavg()[0])
     rows = summarize_programs(runs, entries)
     print(machine_line(info))
     print_program_table(rows)
     seconds = time.perf_counter() - began
     print(f'programs: {len(runs)} runs in {seconds / 60:.1f} min')
-    if load and max(load) > info['usable_cores'] * 0.5:
-        print(f'note: the 1-minute load average was {load[0]:.1f} at the start and '
-              f'{load[-1]:.1f} at the end on {info["usable_cores"]} cores: other work was '
-              'running, so these figures are noisy; rerun on a quiet machine')
+    if load and load[0] > 0.5:  # at the end it counts our own runs: only the start says
+        print(f'note: the 1-minute load average was {load[0]:.1f} before the first run on '
+              f'{info["usable_cores"]} cores: other work was running, so these figures are '
+              'noisy; rerun on a quiet machine')
     return dict(machine=info, load_average=load, sizes=sizes, threads=threads_list,
                 workers=args.workers, repeats=args.repeats, seconds=seconds, rows=rows,
                 runs=runs, reference_repo=repo, reference_python=ref_python if repo else None,

@@ -35,7 +35,9 @@ def parse_args(argv=None):
                    help='write mu, sigma and features of the one given folder and exit')
     p.add_argument('--dims', type=int, default=2048, choices=DIMS,
                    help='Inception feature size (default 2048, the one papers report)')
-    p.add_argument('--batch-size', type=int, default=50)
+    p.add_argument('--batch-size', type=int, default=None,
+                   help='images per Inception forward (default: 10 on the CPU, 50 on a GPU; '
+                        'the numbers do not depend on it)')
     p.add_argument('--num-workers', type=int, default=None,
                    help='image decoding workers (default min(4, CPUs))')
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:1... (default: cuda if any)')
@@ -199,8 +201,9 @@ def _side(path, model, args, phases):
                                       progress=not args.quiet)
     phases.add('decode', res.decode_seconds)
     phases.add('forward', res.forward_seconds)
-    if args.quiet:  # otherwise extract_folder_features has printed it under its progress bar
-        print(f'{path}: {len(res.files)} images, {res.images_per_second:.2f} images/s')
+    if not args.quiet:
+        print()  # below the progress bar
+    print(f'{path}: {len(res.files)} images, {res.images_per_second:.2f} images/s')
     act = res.features[args.dims]
     with phases.timed('statistics'):
         mu, sigma = fid.compute_statistics(act)

@@ -20,8 +20,8 @@ import sys
 import warnings
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (EXIT_FAILED, ToolError, add_debug_flag, import_plugin,  # noqa: E402
-                     run_tool)
+from _common import (EXIT_FAILED, ToolError, add_checkpoint_flags,  # noqa: E402
+                     add_debug_flag, import_plugin, run_tool)
 
 
 def parse_args(argv=None):
@@ -39,13 +39,7 @@ def parse_args(argv=None):
                              'odd ones included)')
     parser.add_argument('--tolerance', type=float, default=1e-4,
                         help='largest |onnxruntime - PyTorch| the verification accepts')
-    parser.add_argument('--norm', choices=['instance', 'batch', 'none'],
-                        help="override the checkpoint's normalisation")
-    parser.add_argument('--domains', nargs=2, metavar=('A', 'B'),
-                        help='MMagic checkpoints: the domain names of A and B')
-    parser.add_argument('--trust-checkpoint', action='store_true',
-                        help='allow checkpoints that pickle Python objects (MMagic); '
-                             'unpickling can run code')
+    add_checkpoint_flags(parser)
     add_debug_flag(parser)
     return parser.parse_args(argv)
 

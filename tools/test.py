@@ -13,12 +13,12 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (add_debug_flag, check_data_roots, checked_checkpoint,  # noqa: E402
-                     close_distributed, import_plugin, run_tool, runner_config)
+from _common import (add_debug_flag, add_runner_flags, check_data_roots,  # noqa: E402
+                     checked_checkpoint, close_distributed, import_plugin, run_tool,
+                     runner_config)
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description='Test (translate + evaluate) a CycleGAN')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -27,12 +27,7 @@ def parse_args(argv=None):
                         help='the folder where images and index.html go '
                         '(default: <work-dir>/translations; --out-dir is the old spelling)')
     parser.add_argument('--json', help='also write the metrics to this JSON file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher for distributed testing')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help='set by the launcher')
+    add_runner_flags(parser, 'testing')
     add_debug_flag(parser)
     return parser.parse_args(argv)
 

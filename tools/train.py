@@ -14,13 +14,12 @@ import re
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (ToolError, add_debug_flag, check_data_roots,  # noqa: E402
-                     checked_checkpoint, close_distributed, import_plugin, run_tool,
-                     runner_config)
+from _common import (ToolError, add_debug_flag, add_runner_flags,  # noqa: E402
+                     check_data_roots, checked_checkpoint, close_distributed, import_plugin,
+                     run_tool, runner_config)
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description='Train a CycleGAN')
     parser.add_argument('config', help='config file')
     parser.add_argument('--work-dir', help='where logs and checkpoints go '
@@ -33,12 +32,7 @@ def parse_args(argv=None):
     parser.add_argument('--amp', nargs='?', const='bfloat16', choices=['bfloat16', 'float16'],
                         help='mixed-precision training: bf16 (default) or fp16 with a loss '
                         'scaler; CUDA, or a CPU with native bf16 (else fp32, with a warning)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. train_cfg.max_iters=100')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher for distributed training')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help='set by the launcher')
+    add_runner_flags(parser, 'training')
     add_debug_flag(parser)
     return parser.parse_args(argv)
 

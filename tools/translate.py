@@ -23,8 +23,8 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (EXIT_FAILED, ToolError, add_debug_flag, import_plugin,  # noqa: E402
-                     run_tool)
+from _common import (EXIT_FAILED, ToolError, add_checkpoint_flags,  # noqa: E402
+                     add_debug_flag, import_plugin, run_tool)
 
 
 
@@ -56,13 +56,7 @@ def parse_args(argv=None):
                                       "input's)")
     parser.add_argument('--strict', action='store_true',
                         help='stop at the first unreadable image instead of skipping it')
-    parser.add_argument('--norm', choices=['instance', 'batch', 'none'],
-                        help="override the checkpoint's normalisation")
-    parser.add_argument('--domains', nargs=2, metavar=('A', 'B'),
-                        help="MMagic checkpoints: the domain names of A and B")
-    parser.add_argument('--trust-checkpoint', action='store_true',
-                        help='allow checkpoints that pickle Python objects (MMagic); '
-                             'unpickling can run code')
+    add_checkpoint_flags(parser)
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
     add_debug_flag(parser)
     return parser.parse_args(argv)

@@ -26,10 +26,10 @@ from ..io.images import IMG_EXTENSIONS, BadImageError, is_image_file, read_image
 
 __all__ = [
     'IMAGE_EXTENSIONS', 'FID_METHODS', 'frechet_distance', 'compute_statistics',
-    'fid_from_features', 'kid_subsets', 'kernel_inception_distance', 'inception_score', 'list_images', 'read_image',
-    'images_to_float', 'inception_features', 'FolderFeatures', 'extract_folder_features',
+    'fid_from_features', 'kid_subsets', 'kernel_inception_distance', 'inception_score',
+    'list_images', 'read_image', 'images_to_float', 'inception_features', 'FolderFeatures', 'extract_folder_features',
     'folder_fingerprint', 'inception_fingerprint', 'save_stats', 'load_stats',
-    'folder_statistics', 'default_stats_cache_dir',
+    'folder_statistics', 'default_stats_cache_dir', 'default_batch_size',
 ]
 
 #: The extensions listed: cyclegan_plugin.io's IMG_EXTENSIONS (pytorch-fid's, which it globs in
@@ -380,18 +380,26 @@ def _default_workers() -> int:
     return min(4, os.cpu_count() or 1)
 
 
+def default_batch_size(device) -> int:
+    """Images per Inception forward: 50 (pytorch-fid's) on a GPU, 10 on the CPU, where the
+    activations of 10 images stay in the caches (2-core AVX-512 CPU: 15 -> 22-27 images/s).
+    Features do not depend on the batch beyond float rounding (no batch statistics)."""
+    return 10 if torch.device(device).type == 'cpu' else 50
+
+
 def extract_folder_features(folder: PathLike, model: torch.nn.Module,
-                            dims: Iterable[int] = (2048,), batch_size: int = 50,
+                            dims: Iterable[int] = (2048,), batch_size: Optional[int] = None,
                             num_workers: Optional[int] = None, device=None, logits: bool = False,
                             progress: bool = True) -> FolderFeatures:
     """Inception features of every image of a folder, in sorted file order.
 
     Decoding runs in DataLoader workers, the network in batches under inference_mode, so a
-    folder is read once for all requested dims. Reports images/s when ``progress``.
+    folder is read once for all requested dims; MMEngine's progress bar when ``progress``.
     """
     dims = tuple(sorted(set(int(d) for d in dims)))
     files = list_images(folder)
     device = torch.device(device) if device is not None else next(model.parameters()).device
+    batch_size = batch_size or default_batch_size(device)
     workers = _default_workers() if num_workers is None else num_workers
     workers = min(workers, max(1, len(files) // batch_size))
     loader = torch.utils.data.DataLoader(
@@ -405,7 +413,6 @@ def extract_folder_features(folder: PathLike, model: torch.nn.Module,
         # to the start of a process that has only torch so far (eval_fid.py, 2 cores); a
         # --quiet or progress=False run does not pay it
         from mmengine.utils import ProgressBar
-        print(f'Inception features of {len(files)} images in {folder}')
         bar = ProgressBar(len(files))
     start = waited = time.perf_counter()
     decode_seconds = forward_seconds = 0.0
@@ -422,8 +429,6 @@ def extract_folder_features(folder: PathLike, model: torch.nn.Module,
     seconds = time.perf_counter() - start
     result = FolderFeatures({k: np.concatenate(v).astype(np.float64) for k, v in chunks.items()},
                             files, seconds, decode_seconds, forward_seconds)
-    if progress:
-        print(f'\n{len(files)} images in {seconds:.1f} s: {result.images_per_second:.2f} images/s')
     return result
 
 
@@ -458,11 +463,8 @@ def save_stats(path: PathLike, mu: np.ndarray, sigma: np.ndarray,
         arrays['features'] = np.asarray(features, np.float32)
     for k, v in meta.items():
         arrays[k] = np.asarray(v)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp.npz')
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)  # atomic: a crash never leaves a truncated cache behind
+    from ..io.files import atomic_write  # a crash never leaves a truncated cache behind
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
 
 def load_stats(path: PathLike) -> Dict[str, object]:

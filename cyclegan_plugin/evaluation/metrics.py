@@ -19,8 +19,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from ..registry import METRICS
-from .fid import (compute_statistics, default_stats_cache_dir, folder_statistics,
-                  frechet_distance, inception_features, inception_score,
+from .fid import (compute_statistics, default_batch_size, default_stats_cache_dir,
+                  folder_statistics, frechet_distance, inception_features, inception_score,
                   kernel_inception_distance, load_stats)
 from .inception import load_inception
 
@@ -49,7 +49,8 @@ class TranslationFIDKID(BaseMetric):
         directions: subset of ('a2b', 'b2a').
         inception_weights: path of pytorch-fid's weights; None = :func:`load_inception`'s search.
         device: where Inception runs; None = CUDA if available, else CPU.
-        batch_size: images per Inception forward.
+        batch_size: images per Inception forward; None: 10 on the CPU, 50 on a GPU
+            (:func:`~cyclegan_plugin.evaluation.fid.default_batch_size`).
         kid_subsets, kid_subset_size, kid_seed: KID's random subsets (size lowered, with a
             warning, to the number of images when fewer).
         real_stats_A/B: a stats .npz (``tools/eval_fid.py --save-stats``) of the real test
@@ -64,7 +65,7 @@ class TranslationFIDKID(BaseMetric):
     def __init__(self, fid: bool = True, kid: bool = True, inception_score: bool = False,
                  is_splits: int = 10, dims: int = 2048, directions: Sequence[str] = ('a2b', 'b2a'),
                  inception_weights: Optional[str] = None, device: Optional[str] = None,
-                 batch_size: int = 50, kid_subsets: int = 100, kid_subset_size: int = 1000,
+                 batch_size: Optional[int] = None, kid_subsets: int = 100, kid_subset_size: int = 1000,
                  kid_seed: int = 0, real_stats_A: Optional[str] = None,
                  real_stats_B: Optional[str] = None, real_folder_A: Optional[str] = None,
                  real_folder_B: Optional[str] = None, stats_cache_dir: Optional[str] = None,
@@ -125,8 +126,9 @@ class TranslationFIDKID(BaseMetric):
         for i, img in enumerate(images):
             by_shape.setdefault(tuple(img.shape), []).append(i)
         for idx in by_shape.values():
-            for start in range(0, len(idx), self.batch_size):
-                chunk = idx[start:start + self.batch_size]
+            batch = self.batch_size or default_batch_size(next(self.inception.parameters()).device)
+            for start in range(0, len(idx), batch):
+                chunk = idx[start:start + batch]
                 feats = inception_features(self.inception, torch.stack([images[i] for i in chunk]),
                                            dims=(self.dims,), logits=self.inception_score)
                 for j, i in enumerate(chunk):

@@ -12,12 +12,9 @@ the optimizer wrapper's business (``AmpOptimWrapper``, see engine/amp.py).
 """
 from typing import Dict, List, Optional, Union
 
-import logging
 import warnings
 
 import torch
-from mmengine.dist import all_reduce, get_world_size
-from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from torch import nn
@@ -27,6 +24,8 @@ from ..registry import MODELS, build
 from .image_pool import ImagePool
 from .init import apply_init_cfg
 from .losses import gradient_penalty
+from .nonfinite import POLICIES as NONFINITE_POLICIES
+from .nonfinite import losses_may_update, skipped_steps
 
 #: the logged losses, in the reference's order (the generators' terms, then the discriminators')
 LOSS_TERMS = ('loss_G_A', 'loss_G_B', 'loss_cycle_A', 'loss_cycle_B', 'loss_idt_A',
@@ -140,7 +139,7 @@ class CycleGAN(BaseModel):
                              'with use_dropout=True')
         self.batch_generator_calls = batch_generator_calls
         self.batch_discriminator_calls = batch_discriminator_calls
-        if nonfinite not in ('raise', 'skip'):
+        if nonfinite not in NONFINITE_POLICIES:
             raise ValueError(f"nonfinite must be 'raise' or 'skip', got {nonfinite!r}")
         self.nonfinite = nonfinite
         # channels_last is settled at the first step, once the device is known
@@ -232,7 +231,7 @@ class CycleGAN(BaseModel):
             log_vars.update(self.update_discriminators(real_A, real_B, images,
                                                        optim_wrapper['discriminators']))
         if self.nonfinite == 'skip':
-            log_vars.setdefault('skipped_steps', self._skipped_count())
+            log_vars.setdefault('skipped_steps', skipped_steps())
         return {k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in log_vars.items()}
 
     def update_generators(self, real_A, real_B, optim):
@@ -246,9 +245,9 @@ class CycleGAN(BaseModel):
                                                  identity=self.lambda_identity > 0)
                 loss, log_vars = self.parse_losses(self.generator_losses(real_A, real_B, images))
             log_vars['loss_G'] = log_vars.pop('loss')
-            if not self._finite(log_vars, 'generators'):
+            if not losses_may_update(log_vars, 'generators', self.nonfinite):
                 optim.zero_grad()
-                return None, self._skipped_log()
+                return None, dict(skipped_steps=skipped_steps())
             optim.update_params(loss)
             return images, log_vars
         finally:
@@ -265,9 +264,9 @@ class CycleGAN(BaseModel):
                 loss_D_A=self.discriminator_loss(self.discriminators['b'], real_B, pool_B),
                 loss_D_B=self.discriminator_loss(self.discriminators['a'], real_A, pool_A)))
         log_vars['loss_D'] = log_vars.pop('loss')
-        if not self._finite(log_vars, 'discriminators'):
+        if not losses_may_update(log_vars, 'discriminators', self.nonfinite):
             optim.zero_grad()
-            return self._skipped_log()
+            return dict(skipped_steps=skipped_steps())
         optim.update_params(loss)
         return log_vars
 
@@ -275,47 +274,6 @@ class CycleGAN(BaseModel):
         self._settle_memory_format(data['inputs']['img_A'].device)
         return tuple(data['inputs'][k].contiguous(memory_format=self.memory_format)
                      for k in ('img_A', 'img_B'))
-
-    def _finite(self, log_vars: dict, what: str) -> bool:
-        """Whether these losses may update the networks; raises unless nonfinite='skip'.
-
-        One check of all the terms at once (one host sync). In distributed training every
-        process takes the decision of the worst one (one all-reduce per update): a process
-        that skipped its backward while the others ran theirs would leave them waiting for
-        its gradients forever."""
-        values = torch.stack([torch.as_tensor(v, dtype=torch.float32).reshape(())
-                              for v in log_vars.values()])
-        finite = torch.isfinite(values)
-        if get_world_size() > 1:
-            flag = (~finite.all()).float()
-            all_reduce(flag, op='max')
-            any_bad = bool(flag.item())
-        else:
-            any_bad = not bool(finite.all())
-        if not any_bad:
-            return True
-        bad = [k for k, ok in zip(log_vars, finite.tolist()) if not ok]
-        it = MessageHub.get_current_instance().get_info('iter')
-        where = f' at iteration {it + 1}' if it is not None else ''
-        terms = (', '.join(f'{k}={log_vars[k]}' for k in bad) if bad
-                 else 'finite here, non-finite in another process')
-        if self.nonfinite == 'raise':
-            raise FloatingPointError(
-                f'non-finite loss of the {what}{where}: {terms}; no update was made from it. '
-                'Lower the learning rate, check the data, resume from the last checkpoint, '
-                "or set model.nonfinite='skip' to skip such steps.")
-        hub = MessageHub.get_current_instance()
-        hub.update_info('skipped_steps', self._skipped_count() + 1)
-        print_log(f'skipped the update of the {what}{where}: {terms}', logger='current',
-                  level=logging.WARNING)
-        return False
-
-    @staticmethod
-    def _skipped_count() -> int:
-        return int(MessageHub.get_current_instance().get_info('skipped_steps', 0))
-
-    def _skipped_log(self) -> Dict[str, int]:
-        return dict(skipped_steps=self._skipped_count())
 
     @torch.no_grad()
     def translate(self, real: torch.Tensor, direction: str = 'a2b') -> torch.Tensor:

@@ -75,6 +75,25 @@ def test_stripe_raw_separates_flat_from_stripes():
     assert math.isnan(dm.stripe_raw(flat, np.zeros((64, 64), np.uint8)))
 
 
+def test_checkerboard_is_the_amplitude_of_the_period_2_pattern():
+    """A smooth picture with texture gives about 0; a stride-2 pattern of amplitude a added to
+    it gives a, whatever its phase; inside the animal mask it does not count."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:64, 0:64]
+    base = (100 + 0.8 * yy + 0.5 * xx + rng.normal(0, 8, (64, 64)))[..., None].repeat(3, -1)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[20:44, 16:48] = 255
+    assert dm.checkerboard(base.astype(np.uint8), mask) < 0.5
+    for pattern in ((-1.0) ** (xx + yy), (-1.0) ** xx, -(-1.0) ** yy):
+        image = base + 6 * pattern[..., None]
+        assert dm.checkerboard(image, mask) == pytest.approx(6, abs=0.5)
+        inside = base + 6 * (pattern * (mask > 0))[..., None]  # only on the animal
+        assert dm.checkerboard(inside, mask) < 0.5
+    both = base + (3 * (-1.0) ** (xx + yy) + 4 * (-1.0) ** xx)[..., None]
+    assert dm.checkerboard(both) == pytest.approx(5, abs=0.5)  # sqrt(3^2 + 4^2)
+    assert math.isnan(dm.checkerboard(base, np.full((64, 64), 255, np.uint8)))
+
+
 def test_stripe_score_of_real_images(root):
     ref = dm.stripe_reference(root)
     assert ref[1] > 10 * max(ref[0], 1e-3)
@@ -108,6 +127,9 @@ def test_identity_translation(root):
     assert res['stripe_a2b'] == pytest.approx(0.0, abs=1e-9)      # horse stays a horse
     assert res['stripe_b2a'] == pytest.approx(1.0, abs=1e-9)
     assert res['l1_b2a'] > 10 and res['psnr_b2a'] < 30             # zebra is not a horse
+    # the identity adds no period-2 pattern; the real grass's own is its noise floor
+    assert res['checker_a2b'] == res['checker_real_A'] < 3.0
+    assert res['checker_b2a'] == res['checker_real_B'] < 3.0
     assert all(isinstance(v, float) for v in res.values())
 
 
