@@ -16,7 +16,9 @@ import sys
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import (ToolError, add_debug_flag, add_runner_flags,  # noqa: E402
                      check_data_roots, checked_checkpoint, close_distributed, import_plugin,
-                     run_tool, runner_config)
+                     keep_freed_memory, run_tool, runner_config)
+
+keep_freed_memory()  # before torch is imported and allocates: see _common
 
 
 def parse_args(argv=None):
