@@ -53,7 +53,11 @@ changed = sorted(k for k in before if before[k] != after[k])
 new_backends = after['fileio_backend_names'] - before['fileio_backend_names']
 if new_backends <= {'cyclegan_atomic_local'} and changed == ['fileio_backend_names']:
     changed = []
-print(json.dumps(dict(changed=changed, new_backends=sorted(new_backends))))
+# what a changed warnings filter list gained or lost, to say who did it
+gained = [repr(f) for f in after['warnings'] if f not in before['warnings']]
+lost = [repr(f) for f in before['warnings'] if f not in after['warnings']]
+print(json.dumps(dict(changed=changed, new_backends=sorted(new_backends),
+                      warnings_gained=gained, warnings_lost=lost)))
 '''
 
 HOST_CHECKPOINT = r'''
