@@ -595,10 +595,7 @@ def make_program_data(root, size, count, unique=64, seed=0) -> str:
                 _link_or_copy(files[i % unique], path)
                 continue
             if photos is None:
-                try:
-                    from cyclegan_plugin.demo import render_scene
-                except ImportError:  # before the demo package
-                    from cyclegan_plugin.datasets.demo_data import render_scene
+                from cyclegan_plugin.demo import render_scene
                 image = cv2.cvtColor(render_scene(seed, domain, 'train', i,
                                                   DEMO_SIZE if size == DEMO_SIZE else 256)
                                      ['image'], cv2.COLOR_RGB2BGR)
