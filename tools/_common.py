@@ -28,7 +28,7 @@ def keep_freed_memory() -> bool:
     training iteration frees and takes again hundreds of megabytes of activations: every one
     comes back as fresh zeroed pages (page faults, system time). With a fixed mmap threshold
     of 32 MiB (glibc's largest) and no trimming below 2 GiB, freed activations are reused.
-    Measured with tools/train.py at 256x256, one thread: 17.5 -> 13.8 s/iter, the same peak
+    Measured with tools/train.py at 256x256, one thread: 17.5 -> 13-14.5 s/iter, the same peak
     memory (3.3 GB); the arithmetic is untouched. Only this process and the loader workers
     it forks; not done when the user set glibc's MALLOC_* variables or
     CYCLEGAN_MALLOC_DEFAULTS=1, or off glibc. Returns whether it was done."""
