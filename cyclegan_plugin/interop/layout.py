@@ -8,11 +8,12 @@ depend on it, it depends on none of them. Reads:
 * single discriminators (PatchGAN ``model.0.weight``, PixelGAN ``net.0.weight``);
 * MMagic's CycleGAN (``generators.<domain>.model.0.conv.weight`` ...).
 
-The architecture (ResNet or U-Net, ngf, blocks or levels, channels, norm, dropout, padding)
-is read off key names and shapes; the config MMEngine stored in a checkpoint's meta is read
+The architecture (ResNet or U-Net, ngf, blocks or levels, channels, norm, dropout, padding,
+upsampling, attention, residual; a discriminator's spectral norm) is read off key names and shapes; the config MMEngine stored in a checkpoint's meta is read
 with a literal-only parser, never executed.
 """
 import ast
+import re
 from collections import OrderedDict
 from typing import Mapping, Optional, Tuple
 
@@ -117,9 +118,28 @@ def meta_config(meta: Mapping) -> dict:
 
 
 # ---------------------------------------------------------------- layout detection
+#: where torch's spectral norm keeps a convolution's weight (``<conv>.weight`` without it)
+SPECTRAL_WEIGHT = '.parametrizations.weight.original'
+
+
+def is_spectral(state: Mapping) -> bool:
+    return any(k.endswith(SPECTRAL_WEIGHT) for k in state)
+
+
+def plain_weights(state: Mapping) -> Mapping:
+    """``state`` with each spectrally normalised weight under its plain key (``model.0.weight``)
+    and the power iteration's vectors left out: the keys the architecture is read from."""
+    if not is_spectral(state):
+        return state
+    return OrderedDict((k[:-len(SPECTRAL_WEIGHT)] + '.weight' if k.endswith(SPECTRAL_WEIGHT)
+                        else k, v) for k, v in state.items()
+                       if '.parametrizations.weight.' not in k or k.endswith(SPECTRAL_WEIGHT))
+
+
 def detect_layout(state: Mapping) -> str:
     """'cyclegan' (our model), 'mmagic', 'resnet' / 'unet' (one generator, ours = the
     reference's layout), 'patch' / 'pixel' (one discriminator) or 'unknown'."""
+    state = plain_weights(state)
     keys = list(state)
     gen = [k for k in keys if k.startswith('generators.')]
     if gen:
@@ -179,9 +199,14 @@ def _infer_resnet(state: Mapping) -> dict:
     blocks = sorted({int(k.split('.')[1]) for k in state if '.conv_block.' in k})
     if blocks and blocks != list(range(10, 10 + len(blocks))):
         raise CheckpointError(f'residual blocks at unexpected positions {blocks}')
+    # resize-convolutions (upsample='nearest') hold their conv one level down
+    resize = any(re.fullmatch(r'model\.\d+\.conv\.weight', k) for k in state)
     cfg = dict(type='ResnetGenerator', in_channels=first.shape[1], ngf=first.shape[0],
                n_blocks=len(blocks), norm=infer_norm(state, 'model.1.weight'),
-               use_dropout=False, padding_type='reflect')
+               use_dropout=False, padding_type='reflect',
+               upsample='nearest' if resize else 'deconv',
+               attention=any(k.startswith('mask_head.') for k in state),
+               residual='input_scale' in state)
     if blocks:
         inner = sorted({int(k.split('.')[3]) for k in _conv_weights(state)
                         if k.startswith('model.10.conv_block.')})
@@ -190,7 +215,7 @@ def _infer_resnet(state: Mapping) -> dict:
         padded = inner[0] == 1  # a reflection/replication pad layer before each conv
         cfg['padding_type'] = 'reflect' if padded else 'zero'
         cfg['use_dropout'] = inner[1] - inner[0] == (5 if padded else 4)
-    last = _conv_weights(state)[-1]
+    last = [k for k in _conv_weights(state) if k.startswith('model.')][-1]
     cfg['out_channels'] = state[last].shape[0]
     return cfg
 
@@ -206,14 +231,17 @@ def _infer_unet(state: Mapping) -> dict:
 
 def infer_discriminator_config(state: Mapping) -> dict:
     layout = detect_layout(state)
+    spectral = is_spectral(state)
+    state = plain_weights(state)
     if layout == 'patch':
         convs = _conv_weights(state)
         return dict(type='PatchDiscriminator', in_channels=state['model.0.weight'].shape[1],
                     ndf=state['model.0.weight'].shape[0], n_layers=len(convs) - 2,
-                    norm=infer_norm(state, convs[1]))
+                    norm=infer_norm(state, convs[1]), spectral_norm=spectral)
     if layout == 'pixel':
         return dict(type='PixelDiscriminator', in_channels=state['net.0.weight'].shape[1],
-                    ndf=state['net.0.weight'].shape[0], norm=infer_norm(state, 'net.2.weight'))
+                    ndf=state['net.0.weight'].shape[0], norm=infer_norm(state, 'net.2.weight'),
+                    spectral_norm=spectral)
     raise CheckpointError(f'not a PatchGAN / PixelGAN discriminator state dict ({layout!r})')
 
 

@@ -110,6 +110,12 @@ def generator_to_mmagic(state: Mapping) -> 'OrderedDict[str, torch.Tensor]':
     if cfg['type'] != 'ResnetGenerator':
         raise CheckpointError('MMagic CycleGAN checkpoints use the ResNet generator; '
                               f'cannot convert a {cfg["type"]}')
+    if cfg['upsample'] != 'deconv':
+        raise CheckpointError("MMagic's ResNet generator upsamples with transposed "
+                              f"convolutions; cannot convert upsample={cfg['upsample']!r}")
+    if cfg['attention'] or cfg['residual']:
+        raise CheckpointError("MMagic's ResNet generator has no attention mask head or "
+                              'residual output')
     pairs = resnet_conv_pairs(cfg['n_blocks'], cfg['use_dropout'], cfg['padding_type'])
     state = _reverse_colours(state, pairs[0][0], pairs[-1][0])
     return _rename(state, pairs, to_mmagic=True, bare_last=False)
@@ -132,6 +138,8 @@ def discriminator_to_mmagic(state: Mapping) -> 'OrderedDict[str, torch.Tensor]':
     cfg = infer_discriminator_config(state)
     if cfg['type'] != 'PatchDiscriminator':
         raise CheckpointError(f'MMagic has no counterpart of our {cfg["type"]}')
+    if cfg['spectral_norm']:
+        raise CheckpointError("MMagic's CycleGAN discriminator has no spectral normalisation")
     state = _reverse_colours(state, 'model.0', None)
     return _rename(state, patch_conv_pairs(cfg['n_layers']), to_mmagic=True, bare_last=True)
 

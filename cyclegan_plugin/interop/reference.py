@@ -7,10 +7,13 @@ D_B -> discriminators.a. Old reference checkpoints (PyTorch 0.4) carry InstanceN
 statistics that current InstanceNorm layers have no slot for; they are dropped here, as the
 reference's own loader does.
 """
+import re
 from collections import OrderedDict
-from typing import Dict, Mapping
+from typing import Dict, Mapping, Optional
 
 import torch
+
+from ..io import CheckpointError
 
 REFERENCE_TO_OURS = OrderedDict([('G_A', 'generators.a2b'), ('G_B', 'generators.b2a'),
                                  ('D_A', 'discriminators.b'), ('D_B', 'discriminators.a')])
@@ -48,13 +51,35 @@ def reference_to_ours(nets: Dict[str, Mapping[str, torch.Tensor]],
     return out
 
 
+def not_in_reference(state: Mapping[str, torch.Tensor]) -> Optional[str]:
+    """What in one network's state dict the reference's networks have no layer for (our
+    opt-in improvements), or None."""
+    if any('.parametrizations.' in k for k in state):
+        return 'spectral normalisation'
+    if any(re.fullmatch(r'model\.\d+\.conv\.weight', k) for k in state):
+        return "resize-convolution upsampling (upsample='nearest')"
+    if any(k.startswith('mask_head.') for k in state):
+        return 'an attention mask (attention=True)'
+    if 'input_scale' in state:
+        return 'a residual output (residual=True)'
+    return None
+
+
 def ours_to_reference(state: Mapping[str, torch.Tensor]) -> Dict[str, 'OrderedDict']:
-    """Our model state dict -> {'G_A': state_dict, ...} in the reference layout."""
+    """Our model state dict -> {'G_A': state_dict, ...} in the reference layout; a network
+    the reference cannot hold is refused (:class:`CheckpointError`)."""
     nets = {}
     for ref_name, ours in REFERENCE_TO_OURS.items():
         prefix = ours + '.'
         sub = OrderedDict((k[len(prefix):], v) for k, v in state.items()
                           if k.startswith(prefix))
-        if sub:
-            nets[ref_name] = sub
+        if not sub:
+            continue
+        missing = not_in_reference(sub)
+        if missing:
+            raise CheckpointError(
+                f'{ours} uses {missing}, which the reference implementation\'s networks do '
+                'not have: keep our layout (--to ours), or export the generators alone '
+                '(--to generator, read by our translate.py and export_onnx.py)')
+        nets[ref_name] = sub
     return nets

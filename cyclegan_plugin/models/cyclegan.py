@@ -76,6 +76,9 @@ class CycleGAN(BaseModel):
             the log (``skipped_steps``): a non-finite generator loss skips the whole
             iteration (nothing is pooled either), a non-finite discriminator loss the
             discriminators' update.
+        disc_augment: config of a differentiable augmentation (``DiffAugment``) that every
+            image shown to a discriminator goes through, real and fake, in both updates;
+            None (the default, the reference) shows them as they are.
     """
 
     def __init__(self,
@@ -92,6 +95,7 @@ class CycleGAN(BaseModel):
                  channels_last: bool = False,
                  compile: Union[bool, str, dict] = False,
                  nonfinite: str = 'raise',
+                 disc_augment: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -122,6 +126,7 @@ class CycleGAN(BaseModel):
             apply_init_cfg(net, d_init)
 
         self.gan_loss = build(MODELS, gan_loss)
+        self.disc_augment = build(MODELS, disc_augment) if disc_augment else None
         self.lambda_A, self.lambda_B = lambda_A, lambda_B
         self.lambda_identity, self.lambda_gp = lambda_identity, lambda_gp
         # fake_B_pool feeds D_A, fake_A_pool feeds D_B (queried in that order)
@@ -183,8 +188,8 @@ class CycleGAN(BaseModel):
         # the frozen discriminators are called past any DDP wrapper: they get no gradient
         # here, and a DDP forward would wait for one
         D_A, D_B = (_unwrap(self.discriminators[d]) for d in ('b', 'a'))
-        losses['loss_G_A'] = self.gan_loss(D_A(images['fake_B']), True)
-        losses['loss_G_B'] = self.gan_loss(D_B(images['fake_A']), True)
+        losses['loss_G_A'] = self.gan_loss(D_A(self.augment(images['fake_B'])), True)
+        losses['loss_G_B'] = self.gan_loss(D_B(self.augment(images['fake_A'])), True)
         losses['loss_cycle_A'] = F.l1_loss(images['rec_A'], real_A) * self.lambda_A
         losses['loss_cycle_B'] = F.l1_loss(images['rec_B'], real_B) * self.lambda_B
         if lambda_idt > 0:
@@ -193,14 +198,19 @@ class CycleGAN(BaseModel):
         return losses
 
     # -------------------------------------------------------------- discriminators
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        """What a discriminator sees of ``images``: them, or their DiffAugment."""
+        return images if self.disc_augment is None else self.disc_augment(images)
+
     def discriminator_loss(self, netD, real, fake) -> torch.Tensor:
         """0.5 * (GAN(D(real), real) + GAN(D(fake), fake)) [+ lambda_gp * GP for wgangp]."""
         fake = fake.detach()
+        seen_real, seen_fake = self.augment(real), self.augment(fake)
         if self.batch_discriminator_calls:
-            pred_real, pred_fake = netD(torch.cat([real, fake])).split(
+            pred_real, pred_fake = netD(torch.cat([seen_real, seen_fake])).split(
                 [real.shape[0], fake.shape[0]])
         else:
-            pred_real, pred_fake = netD(real), netD(fake)
+            pred_real, pred_fake = netD(seen_real), netD(seen_fake)
         loss = (self.gan_loss(pred_real, True, is_disc=True)
                 + self.gan_loss(pred_fake, False, is_disc=True)) * 0.5
         if self.gan_loss.gan_mode == 'wgangp' and self.lambda_gp > 0:

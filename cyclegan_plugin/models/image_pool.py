@@ -21,7 +21,7 @@ class ImagePool(nn.Module):
         if pool_size < 0:
             raise ValueError(f'pool_size must be >= 0, got {pool_size}')
         self.pool_size = pool_size
-        self.rng = rng if rng is not None else random
+        self.rng = rng  # None: the global stream, looked up at each draw (the model deep-copies)
         self.images = []
 
     def __len__(self):
@@ -31,6 +31,7 @@ class ImagePool(nn.Module):
     def query(self, images):
         if self.pool_size == 0:
             return images
+        rng = random if self.rng is None else self.rng
         returned = []
         for image in images.detach():
             # a copy: the generator's output buffer may be reused (CUDA graphs of
@@ -39,8 +40,8 @@ class ImagePool(nn.Module):
             if len(self.images) < self.pool_size:
                 self.images.append(image)
                 returned.append(image)
-            elif self.rng.uniform(0, 1) > 0.5:
-                i = self.rng.randint(0, self.pool_size - 1)
+            elif rng.uniform(0, 1) > 0.5:
+                i = rng.randint(0, self.pool_size - 1)
                 returned.append(self.images[i].to(image.device, copy=True))
                 self.images[i] = image
             else:

@@ -2,12 +2,21 @@
 
 Every Conv/Linear weight is drawn from the chosen scheme (biases zeroed); BatchNorm weights
 from N(1, gain). Draws come from the global torch RNG in module order, so a seeded build
-reproduces the reference's initial weights.
+reproduces the reference's initial weights. A weight under a parametrization (spectral
+norm) is drawn into its stored original, the tensor the optimizer updates.
 """
 from torch import nn
 from torch.nn import init
+from torch.nn.utils import parametrize
 
 INIT_TYPES = ('normal', 'xavier', 'kaiming', 'orthogonal')
+
+
+def stored_weight(m: nn.Module):
+    """The weight tensor a module keeps: its parametrization's original if it has one."""
+    if parametrize.is_parametrized(m, 'weight'):
+        return m.parametrizations.weight.original.data
+    return m.weight.data
 
 
 def init_weights(net: nn.Module, init_type: str = 'normal', gain: float = 0.02) -> nn.Module:
@@ -17,14 +26,15 @@ def init_weights(net: nn.Module, init_type: str = 'normal', gain: float = 0.02) 
     def init_func(m):
         classname = m.__class__.__name__
         if hasattr(m, 'weight') and ('Conv' in classname or 'Linear' in classname):
+            weight = stored_weight(m)
             if init_type == 'normal':
-                init.normal_(m.weight.data, 0.0, gain)
+                init.normal_(weight, 0.0, gain)
             elif init_type == 'xavier':
-                init.xavier_normal_(m.weight.data, gain=gain)
+                init.xavier_normal_(weight, gain=gain)
             elif init_type == 'kaiming':
-                init.kaiming_normal_(m.weight.data, a=0, mode='fan_in')
+                init.kaiming_normal_(weight, a=0, mode='fan_in')
             else:
-                init.orthogonal_(m.weight.data, gain=gain)
+                init.orthogonal_(weight, gain=gain)
             if getattr(m, 'bias', None) is not None:
                 init.constant_(m.bias.data, 0.0)
         elif 'BatchNorm2d' in classname:

@@ -23,17 +23,28 @@ def tensors_equal(a, b):
 
 
 # --------------------------------------------------------------- architecture
+RESNET = dict(upsample='deconv', attention=False, residual=False)
 GENERATORS = [
     dict(type='ResnetGenerator', in_channels=3, out_channels=3, ngf=4, n_blocks=2,
-         norm='instance', use_dropout=False, padding_type='reflect'),
+         norm='instance', use_dropout=False, padding_type='reflect', **RESNET),
     dict(type='ResnetGenerator', in_channels=1, out_channels=3, ngf=6, n_blocks=3,
-         norm='batch', use_dropout=True, padding_type='reflect'),
+         norm='batch', use_dropout=True, padding_type='reflect', **RESNET),
     dict(type='ResnetGenerator', in_channels=3, out_channels=1, ngf=4, n_blocks=1,
-         norm='none', use_dropout=False, padding_type='zero'),
+         norm='none', use_dropout=False, padding_type='zero', **RESNET),
     dict(type='ResnetGenerator', in_channels=3, out_channels=3, ngf=4, n_blocks=2,
-         norm='instance', use_dropout=True, padding_type='zero'),
+         norm='instance', use_dropout=True, padding_type='zero', **RESNET),
     dict(type='ResnetGenerator', in_channels=3, out_channels=3, ngf=4, n_blocks=0,
-         norm='instance', use_dropout=False, padding_type='reflect'),
+         norm='instance', use_dropout=False, padding_type='reflect', **RESNET),
+    # the opt-in improvements: resize-convolutions, the attention mask head
+    dict(type='ResnetGenerator', in_channels=3, out_channels=3, ngf=4, n_blocks=2,
+         norm='instance', use_dropout=False, padding_type='reflect', upsample='nearest',
+         attention=True, residual=False),
+    dict(type='ResnetGenerator', in_channels=3, out_channels=3, ngf=4, n_blocks=1,
+         norm='none', use_dropout=False, padding_type='zero', upsample='deconv',
+         attention=True, residual=False),
+    dict(type='ResnetGenerator', in_channels=3, out_channels=3, ngf=4, n_blocks=1,
+         norm='instance', use_dropout=False, padding_type='reflect', upsample='nearest',
+         attention=False, residual=True),
     dict(type='UnetGenerator', in_channels=3, out_channels=3, num_downs=5, ngf=4,
          norm='instance', use_dropout=False),
     dict(type='UnetGenerator', in_channels=1, out_channels=2, num_downs=7, ngf=2,

@@ -1,0 +1,326 @@
+"""The opt-in improvements over the paper's recipe, one switch each: resize-convolution
+upsampling, spectral normalisation, DiffAugment, and the generators' moving average; each is
+off by default, does what it claims, and its networks still load, convert (or refuse to,
+naming why) and export."""
+import pytest
+import torch
+from mmengine.optim import build_optim_wrapper
+from torch import nn
+
+from cyclegan_plugin.interop import layout, mmagic
+from cyclegan_plugin.interop.reference import ours_to_reference
+from cyclegan_plugin.io import CheckpointError
+from cyclegan_plugin.models import (DiffAugment, GeneratorEMA, PatchDiscriminator,
+                                    PixelDiscriminator, ResnetGenerator)
+from cyclegan_plugin.models.generators.resnet_generator import ResizeConv
+from cyclegan_plugin.registry import MODELS
+
+from .test_cyclegan_model import MODEL, OPTIM, batch
+
+
+def model_state(**switches):
+    model = MODELS.build(dict(MODEL, **switches))
+    return {k: v for k, v in model.state_dict().items() if not k.endswith('_extra_state')}
+
+
+# ------------------------------------------------------------ resize-convolutions
+def test_paper_networks_keep_transposed_convolutions():
+    net = ResnetGenerator(ngf=4, n_blocks=1)
+    assert sum(isinstance(m, nn.ConvTranspose2d) for m in net.modules()) == 2
+    assert not any(isinstance(m, ResizeConv) for m in net.modules())
+
+
+def test_resize_convolution_generator_shapes_and_keys():
+    net = ResnetGenerator(ngf=4, n_blocks=2, upsample='nearest')
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in net.modules())
+    assert sum(isinstance(m, ResizeConv) for m in net.modules()) == 2
+    with torch.no_grad():
+        assert net(torch.zeros(2, 3, 36, 44)).shape == (2, 3, 36, 44)
+    # the upsampling layers keep their places in `model`; every other key is the paper's
+    paper = ResnetGenerator(ngf=4, n_blocks=2).state_dict()
+    mine = net.state_dict()
+    assert set(mine) - set(paper) == {'model.12.conv.weight', 'model.12.conv.bias',
+                                      'model.15.conv.weight', 'model.15.conv.bias'}
+    with pytest.raises(ValueError, match='upsample must be one of'):
+        ResnetGenerator(upsample='bicubic')
+
+
+@pytest.mark.parametrize('bias', [True, False])
+def test_resize_convolution_by_phases_equals_resize_then_convolve(bias):
+    """The four 2x2 phase convolutions compute the literal definition (nearest 2x resize,
+    then the 3x3 convolution), forward and backward, on odd and even sizes."""
+    torch.manual_seed(0)
+    net = ResizeConv(5, 7, bias=bias).double()
+    for shape in ((2, 5, 6, 9), (1, 5, 1, 1), (1, 5, 7, 4)):
+        x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+        grads = []
+        for f in (net, net.forward_resized):
+            y = f(x)
+            assert y.shape == (shape[0], 7, 2 * shape[2], 2 * shape[3])
+            grads.append((y.detach(), *torch.autograd.grad((y * y.detach().cos()).sum(),
+                                                          [x, net.conv.weight])))
+        for a, b in zip(*grads):
+            assert torch.allclose(a, b, atol=1e-12, rtol=1e-10)
+
+
+def period2_amplitude(x: torch.Tensor) -> float:
+    """Largest amplitude of the (-1)^(x+y), (-1)^x, (-1)^y components of each channel."""
+    h, w = x.shape[-2:]
+    sy = (-1.0) ** torch.arange(h).view(h, 1)
+    sx = (-1.0) ** torch.arange(w).view(1, w)
+    return max(float((x * s).mean(dim=(-2, -1)).abs().max()) for s in (sy * sx, sx, sy + 0 * sx))
+
+
+def test_resize_convolution_prints_no_checkerboard_where_a_deconvolution_does():
+    """On a flat input, with the same random kernel, the stride-2 transposed convolution
+    gives its output pixels different numbers of kernel taps (a period-2 pattern); the
+    resize-convolution gives every pixel the same kernel: flat in, flat out (inside the
+    zero-padded border)."""
+    torch.manual_seed(0)
+    flat = torch.ones(1, 4, 8, 8)
+    deconv = nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)
+    resize = ResizeConv(4, 3)
+    with torch.no_grad():
+        assert period2_amplitude(deconv(flat)[..., 1:-1, 1:-1]) > 1e-2
+        out = resize(flat)[..., 1:-1, 1:-1]
+        assert period2_amplitude(out) < 1e-6
+        assert (out - out[..., :1, :1]).abs().max() < 1e-6
+
+
+def test_resize_convolution_checkpoints_load_convert_and_refuse(tmp_path):
+    state = ResnetGenerator(ngf=4, n_blocks=2, upsample='nearest').state_dict()
+    cfg = layout.infer_generator_config(state)
+    assert cfg['upsample'] == 'nearest'
+    ResnetGenerator(**{k: v for k, v in cfg.items() if k != 'type'}).load_state_dict(
+        state, strict=True)
+    assert layout.infer_generator_config(ResnetGenerator(ngf=4, n_blocks=2).state_dict())[
+        'upsample'] == 'deconv'
+    ours = model_state(generator=dict(type='ResnetGenerator', ngf=4, n_blocks=1,
+                                      upsample='nearest'))
+    with pytest.raises(CheckpointError, match='generators.a2b uses resize-convolution'):
+        ours_to_reference(ours)
+    with pytest.raises(CheckpointError, match="upsample='nearest'"):
+        mmagic.ours_to_mmagic(ours)
+
+
+def test_translators_read_a_resize_convolution_generator_alone(tmp_path):
+    from cyclegan_plugin.apis import init_model
+    torch.manual_seed(0)
+    net = ResnetGenerator(ngf=4, n_blocks=1, upsample='nearest').eval()
+    path = tmp_path / 'g.pth'
+    torch.save(net.state_dict(), path)
+    translator = init_model(str(path))
+    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(translator.generators['a2b'](x), net(x))
+
+
+# ------------------------------------------------------------------ attention mask
+def test_attention_blends_the_translation_with_the_input():
+    """output = mask * translation + (1 - mask) * input, where the translation is the
+    reference network's own output: a closed mask passes the input through exactly, an open
+    one gives the reference translation."""
+    torch.manual_seed(0)
+    net = ResnetGenerator(ngf=4, n_blocks=1, attention=True)
+    paper = ResnetGenerator(ngf=4, n_blocks=1)
+    paper.load_state_dict({k: v for k, v in net.state_dict().items()
+                           if not k.startswith('mask_head.')})
+    x = torch.rand(2, 3, 16, 20) * 2 - 1
+    conv = net.mask_head[1]
+    with torch.no_grad():
+        mask, translation = net.mask_and_translation(x)
+        assert mask.shape == (2, 1, 16, 20) and 0 < mask.min() and mask.max() < 1
+        assert torch.allclose(net(x), mask * translation + (1 - mask) * x, atol=1e-7)
+        assert torch.equal(translation, paper(x))
+        conv.weight.zero_()
+        conv.bias.fill_(-200.0)  # sigmoid -> 0: nothing translated
+        assert torch.equal(net(x), x)
+        conv.bias.fill_(200.0)  # sigmoid -> 1: the reference network's translation
+        assert torch.equal(net(x), paper(x))
+    assert set(net.state_dict()) - set(paper.state_dict()) == {'mask_head.1.weight',
+                                                               'mask_head.1.bias'}
+    with pytest.raises(ValueError, match='in_channels == out_channels'):
+        ResnetGenerator(in_channels=1, out_channels=3, attention=True)
+
+
+def test_attention_checkpoints_are_read_and_foreign_layouts_refused():
+    state = ResnetGenerator(ngf=4, n_blocks=2, attention=True).state_dict()
+    assert layout.infer_generator_config(state)['attention'] is True
+    assert layout.infer_generator_config(state)['out_channels'] == 3
+    ours = model_state(generator=dict(type='ResnetGenerator', ngf=4, n_blocks=1,
+                                      attention=True))
+    with pytest.raises(CheckpointError, match='attention mask'):
+        ours_to_reference(ours)
+    with pytest.raises(CheckpointError, match='attention mask'):
+        mmagic.ours_to_mmagic(ours)
+
+
+# ---------------------------------------------------------- spectral normalisation
+@pytest.mark.parametrize('cls', [PatchDiscriminator, PixelDiscriminator])
+def test_spectral_norm_bounds_each_convolution(cls):
+    """After enough power iterations each convolution's weight, as the network uses it, has
+    a largest singular value of 1 (the estimate approaches the true one from below, so 1 or
+    a little more); the stored weight of a N(0, 0.02) init has far less."""
+    torch.manual_seed(0)
+    net = cls(ndf=8, spectral_norm=True)
+    x = torch.randn(1, 3, 24, 24)
+    with torch.no_grad():
+        for _ in range(300):  # each training-mode forward runs one power iteration
+            net(x)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert convs and all(hasattr(m, 'parametrizations') for m in convs)
+    for conv in convs:
+        sigma = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2)
+        stored = torch.linalg.matrix_norm(
+            conv.parametrizations.weight.original.detach().flatten(1), ord=2)
+        assert 1 - 1e-4 <= float(sigma) < 1.01
+        assert float(stored) < 0.9
+    assert not any(hasattr(m, 'parametrizations')
+                   for m in cls(ndf=8).modules())  # off by default
+
+
+def test_spectral_norm_init_draws_the_stored_weight():
+    """The reference's N(0, 0.02) draws go into the weight the optimizer updates."""
+    torch.manual_seed(0)
+    net = PatchDiscriminator(ndf=16, spectral_norm=True)
+    stored = net.model[2].parametrizations.weight.original
+    assert abs(stored.std().item() - 0.02) < 0.002
+    assert torch.all(net.model[2].bias == 0)
+
+
+@pytest.mark.parametrize('net', [PatchDiscriminator(ndf=4, n_layers=2, spectral_norm=True),
+                                 PixelDiscriminator(ndf=4, spectral_norm=True)],
+                         ids=['patch', 'pixel'])
+def test_spectral_norm_discriminators_are_read_from_their_keys(net):
+    assert layout.detect_layout(net.state_dict()) in ('patch', 'pixel')
+    cfg = layout.infer_discriminator_config(net.state_dict())
+    assert cfg['spectral_norm'] is True
+    rebuilt = {'PatchDiscriminator': PatchDiscriminator,
+               'PixelDiscriminator': PixelDiscriminator}[cfg.pop('type')](**cfg)
+    rebuilt.load_state_dict(net.state_dict(), strict=True)
+
+
+def test_spectral_norm_model_refuses_foreign_layouts():
+    ours = model_state(discriminator=dict(type='PatchDiscriminator', ndf=4, n_layers=2,
+                                          spectral_norm=True))
+    with pytest.raises(CheckpointError, match='discriminators.b uses spectral'):
+        ours_to_reference(ours)
+    with pytest.raises(CheckpointError, match='spectral'):
+        mmagic.ours_to_mmagic(ours)
+    # the generators alone still convert, and our layout reads its own config back
+    assert set(mmagic.ours_to_mmagic(ours, discriminators=False))
+    cfg = layout.infer_model_config(ours)
+    assert cfg['discriminator']['spectral_norm'] is True
+    MODELS.build(dict(MODEL, discriminator=cfg['discriminator'])).load_state_dict(
+        {**ours, **{k: v for k, v in MODELS.build(MODEL).state_dict().items()
+                    if k.endswith('_extra_state')}}, strict=True)
+
+
+# -------------------------------------------------------------------- DiffAugment
+def test_diffaugment_translation_shifts_with_a_zero_border():
+    torch.manual_seed(0)
+    x = torch.rand(6, 3, 16, 16) + 1  # no zero inside, so a zero marks the border
+    out = DiffAugment('translation', translation_ratio=0.25)(x)
+    shifted = 0
+    for img, src in zip(out, x):
+        found = False
+        for dy in range(-4, 5):
+            for dx in range(-4, 5):
+                ref = torch.zeros_like(src)
+                ys, yd = (slice(dy, 16), slice(0, 16 - dy)) if dy >= 0 else \
+                    (slice(0, 16 + dy), slice(-dy, 16))
+                xs, xd = (slice(dx, 16), slice(0, 16 - dx)) if dx >= 0 else \
+                    (slice(0, 16 + dx), slice(-dx, 16))
+                ref[:, yd, xd] = src[:, ys, xs]
+                if torch.equal(img, ref):
+                    found = True
+                    shifted += (dy, dx) != (0, 0)
+        assert found, 'not a translation by at most a quarter of the size'
+    assert shifted >= 4  # per-image draws
+
+
+def test_diffaugment_cutout_zeroes_one_square_per_image():
+    torch.manual_seed(0)
+    x = torch.rand(8, 3, 16, 16) + 1
+    out = DiffAugment('cutout', cutout_ratio=0.5)(x)
+    for img, src in zip(out, x):
+        hole = (img == 0).all(dim=0)
+        assert torch.equal(img[:, ~hole], src[:, ~hole])
+        rows, cols = hole.any(dim=1).nonzero().flatten(), hole.any(dim=0).nonzero().flatten()
+        assert 0 < len(rows) <= 8 and 0 < len(cols) <= 8
+        assert hole.sum() == len(rows) * len(cols)  # a rectangle (a square cut by the border)
+        assert len(rows) == 8 or rows[0] == 0 or rows[-1] == 15
+
+
+def test_diffaugment_colour_is_per_image_and_differentiable():
+    torch.manual_seed(0)
+    x = (torch.rand(4, 3, 8, 8) * 2 - 1).requires_grad_()
+    out = DiffAugment('color,translation,cutout')(x)
+    assert out.shape == x.shape
+    out.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    torch.manual_seed(0)
+    colour = DiffAugment('color')(x.detach())
+    mean_shift = (colour - x.detach()).mean(dim=(1, 2, 3))
+    assert len(set(round(float(m), 4) for m in mean_shift)) == 4
+    for policy in ('', 'colour', 'translation,flip'):
+        with pytest.raises(ValueError, match='DiffAugment policy'):
+            DiffAugment(policy)
+
+
+def test_the_discriminators_see_augmented_images_in_both_updates():
+    """With disc_augment every image a discriminator judges, real or fake, in the
+    generators' update and in its own, went through the augmentation (here: cutout, whose
+    zeroed squares show); without it the discriminators see the images as they are."""
+    torch.manual_seed(0)
+    seen = []
+    for cfg in (dict(type='DiffAugment', policy='cutout'), None):
+        model = MODELS.build(dict(MODEL, disc_augment=cfg))
+        optim = build_optim_wrapper(model, OPTIM)
+        inputs = []
+        hooks = [d.register_forward_pre_hook(lambda m, a: inputs.append(a[0].detach()))
+                 for d in model.discriminators.values()]
+        model.train_step(batch(), optim)
+        for h in hooks:
+            h.remove()
+        seen.append(inputs)
+    augmented, plain = seen
+    assert len(augmented) == len(plain) == 6  # 2 in the generators' update, 4 in theirs
+    assert all(((x == 0).all(dim=1)).sum() >= 16 for x in augmented)
+    assert not any(((x == 0).all(dim=1)).sum() >= 16 for x in plain)
+
+
+# ----------------------------------------------------------------- generators' EMA
+def test_generator_ema_averages_the_generators_only():
+    torch.manual_seed(0)
+    model = MODELS.build(MODEL)
+    ema = GeneratorEMA(model, momentum=0.25)
+    expected = {k: p.detach().clone() for k, p in model.named_parameters()}
+    optim = build_optim_wrapper(model, OPTIM)
+    ema.update_parameters(model)  # the first update copies
+    for step in range(3):
+        model.train_step(batch(seed=step), optim)
+        ema.update_parameters(model)
+        for k, p in model.named_parameters():
+            if k.startswith('generators.'):
+                expected[k] = expected[k] * 0.75 + p.detach() * 0.25
+    averaged = dict(ema.module.named_parameters())
+    for k, p in model.named_parameters():
+        if k.startswith('generators.'):
+            assert torch.allclose(averaged[k], expected[k], atol=1e-7), k
+            assert not torch.equal(averaged[k], p), k
+    state = ema.state_dict()
+    assert set(state) == {'steps'} | {f'module.{k}' for k in expected
+                                      if k.startswith('generators.')} | {
+        f'module.{k}' for k, _ in model.named_buffers() if k.startswith('generators.')}
+    with pytest.raises(ValueError, match='no parameters under'):
+        GeneratorEMA(model, averaged='nets.')
+
+
+def test_models_are_unchanged_by_default():
+    """The paper config's networks and losses: no switch is on unless asked for."""
+    torch.manual_seed(0)
+    paper = MODELS.build(MODEL)
+    assert paper.disc_augment is None
+    assert all(g.upsample == 'deconv' for g in paper.generators.values())
+    assert not any(hasattr(m, 'parametrizations') for m in paper.discriminators.modules())
