@@ -52,16 +52,21 @@ def load_weights_only(path):
     return torch.load(path, map_location='cpu', weights_only=True)
 
 
-@pytest.fixture(scope='module')
-def trained(config, tmp_path_factory):
-    work = tmp_path_factory.mktemp('work')
+def train_and_resume(config, work, resume_at: int):
+    """``config`` trained in ``work/full``, and again in ``work/resumed`` from a copy of the
+    full run's checkpoint at iteration ``resume_at``: (full, resumed)."""
     full, resumed = work / 'full', work / 'resumed'
     run_tool('train.py', config, '--work-dir', str(full))
     resumed.mkdir()
-    (resumed / 'iter_3.pth').write_bytes((full / 'iter_3.pth').read_bytes())
-    run_tool('train.py', config, '--work-dir', str(resumed), '--resume',
-             str(resumed / 'iter_3.pth'))
+    name = f'iter_{resume_at}.pth'
+    (resumed / name).write_bytes((full / name).read_bytes())
+    run_tool('train.py', config, '--work-dir', str(resumed), '--resume', str(resumed / name))
     return full, resumed
+
+
+@pytest.fixture(scope='module')
+def trained(config, tmp_path_factory):
+    return train_and_resume(config, tmp_path_factory.mktemp('work'), resume_at=3)
 
 
 def test_training_logs_every_loss_and_writes_safe_checkpoints(trained):
@@ -123,6 +128,16 @@ def test_test_tool_writes_the_gallery(trained, config, demo_root, tmp_path):
     assert f'wrote {6 * n_test} images' in proc.stdout
     metrics = json.loads(metrics_file.read_text())['metrics']
     assert metrics['cycle/num_A'] == n_test and 'h2z/stripe_a2b' in metrics
+    # gallery.png: the first rows side by side, enlarged by a whole factor to >= 768 px
+    from cyclegan_plugin.io import read_image
+    preview = read_image(str(out / 'gallery.png'))
+    rows, scale = min(4, n_test), 768 // (6 * 32) + (768 % (6 * 32) > 0)
+    assert preview.shape == (rows * 32 * scale, 6 * 32 * scale, 3)
+    first = read_image(str(out / 'images' / 'horse_0000_real_A.png'))
+    assert (preview[:32 * scale:scale, :32 * scale:scale] == first).all()
+    last_fake_A = sorted((out / 'images').glob('*_fake_A.png'))[rows - 1]
+    assert (preview[(rows - 1) * 32 * scale::scale, 4 * 32 * scale:5 * 32 * scale:scale]
+            == read_image(str(last_fake_A))).all()
 
 
 def test_missing_data_folder_stops_with_a_hint(tmp_path):

@@ -4,7 +4,7 @@ import os
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from ...io import atomic_write, encode_png, write_gallery
+from ...io import atomic_write, encode_png, write_gallery, write_preview
 from ...registry import HOOKS
 
 GALLERY_COLUMNS = ('real_A', 'fake_B', 'rec_A', 'real_B', 'fake_A', 'rec_B')
@@ -15,17 +15,22 @@ class SaveTranslationsHook(Hook):
     """Write every test/val translation as PNG files and an index.html gallery (one row per
     test image: real_A, fake_B, rec_A, real_B, fake_A, rec_B, as the reference's page).
 
+    ``gallery.png`` beside it shows the first ``preview_rows`` rows in one picture.
+
     Args:
         out_dir: where to write; relative paths go under the runner's work_dir.
         phases: 'test' and/or 'val'.
+        preview_rows: rows in gallery.png (0: none).
     """
 
     priority = 'LOW'
 
-    def __init__(self, out_dir: str = 'translations', phases=('test',)):
+    def __init__(self, out_dir: str = 'translations', phases=('test',), preview_rows: int = 4):
         self.out_dir = out_dir
         self.phases = tuple(phases)
+        self.preview_rows = preview_rows
         self._rows = []
+        self._preview = []
         self._root = None
 
     def _start(self, runner, phase):
@@ -35,7 +40,7 @@ class SaveTranslationsHook(Hook):
             root = os.path.join(root, f'iter_{runner.iter}')
         self._root = root
         os.makedirs(os.path.join(root, 'images'), exist_ok=True)
-        self._rows = []
+        self._rows, self._preview = [], []
 
     def before_test_epoch(self, runner):
         if 'test' in self.phases:
@@ -49,7 +54,7 @@ class SaveTranslationsHook(Hook):
         if self._root is None:
             return
         for out in outputs:
-            row = {}
+            row, images = {}, {}
             for key in GALLERY_COLUMNS:
                 if key not in out:
                     continue
@@ -58,10 +63,12 @@ class SaveTranslationsHook(Hook):
                 stem = (os.path.splitext(os.path.basename(path))[0] if path
                         else f'{len(self._rows):05d}_{domain}')
                 name = f'{stem}_{key}.png'
-                atomic_write(os.path.join(self._root, 'images', name),
-                             encode_png(out[key].permute(1, 2, 0).numpy()))
+                images[key] = out[key].permute(1, 2, 0).numpy()
+                atomic_write(os.path.join(self._root, 'images', name), encode_png(images[key]))
                 row[key] = f'images/{name}'
             self._rows.append(row)
+            if len(self._preview) < self.preview_rows and images:
+                self._preview.append(images)
 
     def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if 'test' in self.phases:
@@ -76,6 +83,9 @@ class SaveTranslationsHook(Hook):
             return
         path = os.path.join(self._root, 'index.html')
         write_gallery(path, self._rows, GALLERY_COLUMNS, title=f'{runner.experiment_name}')
+        if self._preview:
+            write_preview(os.path.join(self._root, 'gallery.png'), self._preview,
+                          GALLERY_COLUMNS)
         n = sum(len(r) for r in self._rows)
         print_log(f'wrote {n} images of {len(self._rows)} test rows and the gallery {path}',
                   logger='current')
