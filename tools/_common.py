@@ -1,6 +1,7 @@
 """What the tools share: making the package importable from a checkout, one way to report
 a user's error (one line on stderr naming the file, the reason and what to do; the same exit
-code in every tool; the traceback only with --debug), and the config set-up of train/test."""
+code in every tool; the traceback only with --debug), the config set-up of train/test, and
+what the timing tools (benchmark, ablate) say about the machine and give their children."""
 import os
 import os.path as osp
 import re
@@ -175,6 +176,28 @@ def check_data_roots(cfg, loaders=('train_dataloader',)) -> None:
                             f'exist: {hint}')
 
 
+FID_METRICS = ('TranslationFIDKID', 'TranslationFID', 'TranslationKID')
+
+
+def check_fid_weights(cfg, evaluators=('val_evaluator',)) -> None:
+    """Stop at once, saying where to put the file, when a config's FID/KID metric will not
+    find pytorch-fid's Inception weights (else a run would fail at its first validation)."""
+    for name in evaluators:
+        evaluator = cfg.get(name) or {}
+        metrics = evaluator.get('metrics', evaluator) if isinstance(evaluator, dict) else \
+            evaluator
+        for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+            kind = str(metric.get('type', '')).rsplit('.', 1)[-1]
+            if kind not in FID_METRICS:
+                continue
+            from cyclegan_plugin.evaluation.inception import (InceptionWeightsNotFound,
+                                                              locate_weights)
+            try:
+                locate_weights(metric.get('inception_weights'))
+            except InceptionWeightsNotFound as err:
+                raise ToolError(f'{name} computes FID ({kind}), but {err}') from None
+
+
 def init_cpu_distributed(launcher: str) -> bool:
     """torchrun on a machine without CUDA: MMEngine's 'pytorch' launcher calls
     torch.cuda.set_device, so start the gloo process group ourselves."""
@@ -222,3 +245,60 @@ def runner_config(args):
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     return cfg
+
+
+# ------------------------------------------------------------ timing programs
+def child_env(threads=None, device='cpu'):
+    """The environment of a child process: ``threads`` torch / OpenMP / MKL threads (None:
+    as given), unbuffered output, and no GPU when timing the CPU."""
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    if not device.startswith('cuda'):
+        env['CUDA_VISIBLE_DEVICES'] = ''
+    return env
+
+
+# the CPU flags that decide which kernels torch and oneDNN run
+SIMD_FLAGS = ('sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl',
+              'avx512_vnni', 'avx512_bf16', 'avx512_fp16', 'amx_bf16', 'amx_tile', 'amx_int8')
+
+
+def machine_info(device='cpu') -> dict:
+    """The CPU model, its SIMD flags, the cores, torch's kernel level, native bf16; the GPU."""
+    import torch
+    from cyclegan_plugin.engine import cpu_has_native_bf16
+    info = dict(cpu_model=None, cpu_flags=[], cores=os.cpu_count(),
+                usable_cores=len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity')
+                else os.cpu_count(),
+                torch=torch.__version__, cpu_capability=None,
+                native_bf16=cpu_has_native_bf16(), gpu=None)
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                key, _, value = line.partition(':')
+                if key.strip() == 'model name' and info['cpu_model'] is None:
+                    info['cpu_model'] = value.strip()
+                elif key.strip() == 'flags' and not info['cpu_flags']:
+                    info['cpu_flags'] = value.split()
+    except OSError:
+        import platform
+        info['cpu_model'] = platform.processor() or platform.machine()
+    try:
+        info['cpu_capability'] = torch.backends.cpu.get_cpu_capability()
+    except AttributeError:
+        pass
+    if device.startswith('cuda') and torch.cuda.is_available():
+        info['gpu'] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def machine_line(info) -> str:
+    flags = [f for f in SIMD_FLAGS if f in info['cpu_flags']]
+    line = (f"CPU: {info['cpu_model']}, {info['usable_cores']} cores; flags: "
+            f"{' '.join(flags) or 'unknown'} (all flags in the JSON); torch {info['torch']} "
+            f"kernels: {info['cpu_capability']}; native bf16: "
+            f"{'yes' if info['native_bf16'] else 'no'}")
+    if info['gpu']:
+        line = f"GPU: {info['gpu']}; " + line
+    return line

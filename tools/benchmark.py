@@ -11,7 +11,7 @@ train: iterations/s of CycleGAN.train_step for each path and size, every one in 
        peak memory (RSS on the CPU, allocated memory on CUDA), and GFLOP/s, with the FLOPs of
        one iteration counted by torch's FlopCounterMode and set against a matmul measured on
        the same device. Paths: see TRAIN_PATHS. Sizes: 64 means the demo networks
-       (configs/cyclegan_mini_horse2zebra.py: ResNet-6, ngf 32, ndf 32, load 72); any other
+       (configs/cyclegan_mini_horse2zebra_paper.py: ResNet-6, ngf 32, ndf 32, load 72); any other
        size the paper's (ResNet-9 ngf 64, 70x70 PatchGAN ndf 64, load size*286/256); LSGAN,
        pools of 50, identity 0.5, batch 1 in both.
        With --programs (implied by --reference-repo) it also times whole training programs
@@ -54,7 +54,8 @@ import threading
 import time
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import REPO, import_plugin  # noqa: E402
+from _common import (REPO, child_env, import_plugin, machine_info,  # noqa: E402
+                     machine_line)
 
 
 def parse_args(argv=None):
@@ -185,10 +186,10 @@ DEMO_SIZE = 64  # --sizes 64: the demo networks; any other size: the paper's
 
 def net_spec(size, n_blocks=9):
     """The networks and load size benchmarked at ``size``: at 64 the demo's
-    (configs/cyclegan_mini_horse2zebra.py), else the paper's with ``n_blocks`` blocks."""
+    (configs/cyclegan_mini_horse2zebra_paper.py), else the paper's with ``n_blocks`` blocks."""
     if size == DEMO_SIZE:
         return dict(label='demo (ResNet-6 ngf 32, ndf 32)', n_blocks=6, ngf=32, ndf=32,
-                    load_size=72, config='cyclegan_mini_horse2zebra.py')
+                    load_size=72, config='cyclegan_mini_horse2zebra_paper.py')
     return dict(label=f'paper (ResNet-{n_blocks} ngf 64, ndf 64)', n_blocks=n_blocks, ngf=64,
                 ndf=64, load_size=int(size * 286 / 256 + 0.5), config='cyclegan_horse2zebra.py')
 
@@ -272,17 +273,6 @@ def train_child(args):
             step()
         out['flop_per_iter'] = counter.get_total_flops()
     print(json.dumps(out))
-
-
-def child_env(threads=None, device='cpu'):
-    """The environment of a child process: ``threads`` torch / OpenMP / MKL threads (None:
-    as given), unbuffered output, and no GPU when timing the CPU."""
-    env = dict(os.environ, PYTHONUNBUFFERED='1')
-    if threads:
-        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    if not device.startswith('cuda'):
-        env['CUDA_VISIBLE_DEVICES'] = ''
-    return env
 
 
 def bench_train(args):
@@ -381,9 +371,6 @@ def run_step_child(args, path, size, threads):
 # print_current_losses ('(epoch: 1, iters: 50, time: ...'); one every log interval.
 OURS_PROGRESS = re.compile(r'Iter\(train\)\s*\[\s*(\d+)\s*/\s*\d+\]')
 REFERENCE_PROGRESS = re.compile(r'\(epoch: (\d+), iters: (\d+),')
-# the CPU flags that decide which kernels torch and oneDNN run
-SIMD_FLAGS = ('sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl',
-              'avx512_vnni', 'avx512_bf16', 'avx512_fp16', 'amx_bf16', 'amx_tile', 'amx_int8')
 
 
 def program_schedule(size, warmup=None, iters=None):
@@ -391,46 +378,6 @@ def program_schedule(size, warmup=None, iters=None):
     default = (20, 150) if size <= DEMO_SIZE else (3, 8) if size <= 128 else (2, 4)
     warmup, iters = warmup or default[0], iters or default[1]
     return warmup, iters, math.gcd(warmup, iters)
-
-
-def machine_info(device='cpu') -> dict:
-    """The CPU model, its SIMD flags, the cores, torch's kernel level, native bf16; the GPU."""
-    import torch
-    from cyclegan_plugin.engine import cpu_has_native_bf16
-    info = dict(cpu_model=None, cpu_flags=[], cores=os.cpu_count(),
-                usable_cores=len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity')
-                else os.cpu_count(),
-                torch=torch.__version__, cpu_capability=None,
-                native_bf16=cpu_has_native_bf16(), gpu=None)
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                key, _, value = line.partition(':')
-                if key.strip() == 'model name' and info['cpu_model'] is None:
-                    info['cpu_model'] = value.strip()
-                elif key.strip() == 'flags' and not info['cpu_flags']:
-                    info['cpu_flags'] = value.split()
-    except OSError:
-        import platform
-        info['cpu_model'] = platform.processor() or platform.machine()
-    try:
-        info['cpu_capability'] = torch.backends.cpu.get_cpu_capability()
-    except AttributeError:
-        pass
-    if device.startswith('cuda') and torch.cuda.is_available():
-        info['gpu'] = torch.cuda.get_device_name(torch.device(device))
-    return info
-
-
-def machine_line(info) -> str:
-    flags = [f for f in SIMD_FLAGS if f in info['cpu_flags']]
-    line = (f"CPU: {info['cpu_model']}, {info['usable_cores']} cores; flags: "
-            f"{' '.join(flags) or 'unknown'} (all flags in the JSON); torch {info['torch']} "
-            f"kernels: {info['cpu_capability']}; native bf16: "
-            f"{'yes' if info['native_bf16'] else 'no'}")
-    if info['gpu']:
-        line = f"GPU: {info['gpu']}; " + line
-    return line
 
 
 def our_program_config(size, data_root, total_iters, interval, workers, switches) -> str:

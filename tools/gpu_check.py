@@ -26,7 +26,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import REPO  # noqa: E402
 from plot_logs import LOSS_ORDER, load_run  # noqa: E402
 
-CONFIG = osp.join(REPO, 'configs', 'cyclegan_mini_horse2zebra.py')
+CONFIG = osp.join(REPO, 'configs', 'cyclegan_mini_horse2zebra_paper.py')
 LOSSES = tuple(k for k in LOSS_ORDER if k not in ('loss_G', 'loss_D'))  # the terms, no totals
 FAST_SWITCHES = ('model.batch_generator_calls=True', 'model.batch_discriminator_calls=True',
                  'model.channels_last=True')

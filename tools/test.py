@@ -14,8 +14,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import (add_debug_flag, add_runner_flags, check_data_roots,  # noqa: E402
-                     checked_checkpoint, close_distributed, import_plugin, run_tool,
-                     runner_config)
+                     check_fid_weights, checked_checkpoint, close_distributed, import_plugin,
+                     run_tool, runner_config)
 
 
 def parse_args(argv=None):
@@ -44,6 +44,7 @@ def main(argv=None):
     cfg.custom_hooks = hooks + [dict(type='SaveTranslationsHook', out_dir=out_dir,
                                      phases=['test'])]
     check_data_roots(cfg, ('test_dataloader',))
+    check_fid_weights(cfg, ('test_evaluator',))
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     close_distributed()

@@ -15,8 +15,9 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import (ToolError, add_debug_flag, add_runner_flags,  # noqa: E402
-                     check_data_roots, checked_checkpoint, close_distributed, import_plugin,
-                     keep_freed_memory, run_tool, runner_config)
+                     check_data_roots, check_fid_weights, checked_checkpoint,
+                     close_distributed, import_plugin, keep_freed_memory, run_tool,
+                     runner_config)
 
 keep_freed_memory()  # before torch is imported and allocates: see _common
 
@@ -70,6 +71,8 @@ def main(argv=None):
                         'continue that run with --resume, or start again and replace them '
                         'with --overwrite (or choose another --work-dir)')
     check_data_roots(cfg)
+    if cfg.get('val_cfg') and cfg.get('val_dataloader'):
+        check_fid_weights(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
     close_distributed()

@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 __all__ = [
-    'FIDInceptionV3', 'load_inception', 'InceptionWeightsNotFound',
+    'FIDInceptionV3', 'load_inception', 'locate_weights', 'InceptionWeightsNotFound',
     'FID_WEIGHTS_URL', 'FID_WEIGHTS_FILENAME', 'WEIGHTS_ENV', 'BLOCK_INDEX_BY_DIM',
 ]
 
@@ -313,26 +313,30 @@ def _load_file(path: str):
                       mmap=zipfile.is_zipfile(path))
 
 
-def _resolve_weights(weights: Optional[str], download: bool):
-    """Return a state dict from the first place that has the weights (see load_inception)."""
+def locate_weights(weights: Optional[str] = None, download: bool = True) -> str:
+    """The path of the FID Inception weights, from the first place that has them (see
+    :func:`load_inception`); a download goes into torch's hub cache. Raises
+    :class:`InceptionWeightsNotFound` naming every place when none has them, so tools can
+    check before a run rather than at its first validation."""
     if weights is not None:
         if not os.path.isfile(weights):
             raise InceptionWeightsNotFound(f'FID Inception weights not found: {weights}')
-        return _load_file(weights)
+        return weights
     env = os.environ.get(WEIGHTS_ENV)
     if env:
         if not os.path.isfile(env):
             raise InceptionWeightsNotFound(
                 f'{WEIGHTS_ENV}={env} but that file does not exist')
-        return _load_file(env)
+        return env
     hub_path = _default_weights_path()
     if os.path.isfile(hub_path):
-        return _load_file(hub_path)
+        return hub_path
     error = 'download disabled'
     if download:
         try:
-            return torch.hub.load_state_dict_from_url(
-                FID_WEIGHTS_URL, map_location='cpu', progress=True, weights_only=True)
+            os.makedirs(os.path.dirname(hub_path), exist_ok=True)
+            torch.hub.download_url_to_file(FID_WEIGHTS_URL, hub_path, progress=True)
+            return hub_path
         except Exception as e:  # offline, proxy, HTTP error...: all end in the message below
             error = f'{type(e).__name__}: {e}'
     raise InceptionWeightsNotFound(
@@ -358,7 +362,7 @@ def load_inception(weights: Optional[str] = None, device: Union[str, torch.devic
     The weights file is memory-mapped when torch.save wrote it (zip format) and the network is
     built on the meta device and given the file's tensors (no random initialisation first).
     """
-    state = _resolve_weights(weights, download)
+    state = _load_file(locate_weights(weights, download))
     with torch.device('meta'):  # no random initialisation of 24M parameters to overwrite
         model = FIDInceptionV3()
     model.load_state_dict(state, strict=True, assign=True)

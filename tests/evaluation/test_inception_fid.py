@@ -216,7 +216,7 @@ def no_weights_anywhere(tmp_path, monkeypatch):
     def offline(*args, **kwargs):
         raise OSError('network unreachable (test)')
 
-    monkeypatch.setattr(torch.hub, 'load_state_dict_from_url', offline)
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', offline)
     return tmp_path / 'hub'
 
 
