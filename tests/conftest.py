@@ -88,7 +88,7 @@ def weights_file(tmp_path_factory, results) -> str:
     return str(path)
 
 
-DEMO_CONFIG = ROOT / 'configs' / 'cyclegan_mini_horse2zebra.py'
+DEMO_CONFIG = ROOT / 'configs' / 'cyclegan_mini_horse2zebra_paper.py'
 #: the demo's random crop and flip, for 32x32 images
 TINY_TRAIN_PIPELINE = '''[
     dict(type='LoadImage'),

@@ -3,7 +3,7 @@ that its log and checkpoints are all there.
 
     python tools/soak.py                          # 2,000 iterations, 64x64 (issue #6)
     python tools/soak.py --iters 200 --size 32 --checkpoint-interval 50   # a quick try
-        [--config configs/cyclegan_mini_horse2zebra.py] [--data DIR] [--work-dir DIR]
+        [--config configs/cyclegan_mini_horse2zebra_paper.py] [--data DIR] [--work-dir DIR]
         [--warmup N] [--max-growth MIB] [--json FILE]
 
 Trains in this process with MMEngine's Runner, as tools/train.py does. A hook reads the
@@ -37,7 +37,8 @@ MIB = 1024 * 1024
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Train the mini demo long and watch its memory')
-    p.add_argument('--config', default=osp.join(REPO, 'configs', 'cyclegan_mini_horse2zebra.py'))
+    p.add_argument('--config',
+                   default=osp.join(REPO, 'configs', 'cyclegan_mini_horse2zebra_paper.py'))
     p.add_argument('--iters', type=int, default=2000, help='training iterations')
     p.add_argument('--size', type=int, default=64, help='image side of the demo data')
     p.add_argument('--data', help='demo data folder (built there if missing)')

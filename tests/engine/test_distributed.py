@@ -44,7 +44,7 @@ def config(tmp_path_factory):
     build_demo_dataset(str(data), size=32, num_train=8, num_test=2, seed=2)
     config = tmp / 'cfg.py'
     config.write_text(f'''
-_base_ = [{str(ROOT / 'configs' / 'cyclegan_mini_horse2zebra.py')!r}]
+_base_ = [{str(ROOT / 'configs' / 'cyclegan_mini_horse2zebra_paper.py')!r}]
 data_root = {str(data)!r}
 model = dict(generator=dict(ngf=8, n_blocks=1), discriminator=dict(ndf=8, n_layers=2))
 train_pipeline = [dict(type='LoadImage'),

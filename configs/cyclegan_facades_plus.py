@@ -1,0 +1,9 @@
+# CycleGAN on facades: facade photos (A) <-> label maps (B), used unpaired.
+# The paper's recipe (cyclegan_facades.py) with the opt-in improvements of
+# _base_/cyclegan_plus.py: resize-convolutions, the generators' moving average,
+# FID validation keeping the best checkpoint (docs/improvements.md).
+_base_ = ['./_base_/cyclegan_plus.py']
+data_root = 'data/facades'
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = dict(dataset=dict(data_root=data_root))

@@ -1,0 +1,9 @@
+# CycleGAN on summer2winter_yosemite: Yosemite in summer (A) <-> winter (B), Flickr.
+# The paper's recipe (cyclegan_summer2winter_yosemite.py) with the opt-in improvements of
+# _base_/cyclegan_plus.py: resize-convolutions, the generators' moving average,
+# FID validation keeping the best checkpoint (docs/improvements.md).
+_base_ = ['./_base_/cyclegan_plus.py']
+data_root = 'data/summer2winter_yosemite'
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = dict(dataset=dict(data_root=data_root))

@@ -1,0 +1,102 @@
+"""tools/ablate.py end to end on a tiny config: calibration, equal-time budgets, training,
+scoring, the table and its files (the figures themselves are the script's business)."""
+import json
+
+import pytest
+
+from ..conftest import load_tool, tiny_demo_config, tool_main
+
+
+@pytest.fixture(scope='module')
+def config(tmp_path_factory):
+    return str(tiny_demo_config(tmp_path_factory.mktemp('cfg'), '''
+val_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
+test_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
+'''))
+
+
+def test_variants_train_for_the_same_time_and_are_scored(config, tmp_path, capsys):
+    ablate = tool_main('ablate')
+    out, md = tmp_path / 'ablation.json', tmp_path / 'ablation.md'
+    assert ablate(['--config', config, '--variants', 'paper', 'resize+ema_fast',
+                   '--seeds', '3', '--budget-iters', '6', '--calibrate-iters', '10',
+                   '--parallel', '1', '--work-dir', str(tmp_path / 'work'),
+                   '--json', str(out), '--markdown', str(md)]) == 0
+    report = json.loads(out.read_text())
+    speed = report['seconds_per_iter']
+    assert set(speed) == {'paper', 'resize+ema_fast'} and all(v > 0 for v in speed.values())
+    assert report['budget_seconds'] == pytest.approx(6 * speed['paper'])
+    runs = {r['variant']: r for r in report['runs']}
+    assert runs['paper']['iters'] == 6
+    assert runs['resize+ema_fast']['iters'] == max(
+        2, round(report['budget_seconds'] / speed['resize+ema_fast']))
+    for run in runs.values():
+        assert run['seed'] == 3 and 'h2z/stripe_a2b' in run['metrics']
+    # each variant's config holds its switches and its own length
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(tmp_path / 'work' / 'resize_ema_fast' / 'seed3' / 'config.py'))
+    assert cfg.model.generator.upsample == 'nearest'
+    assert [h['momentum'] for h in cfg.custom_hooks if 'ema_type' in h] == [0.01]
+    assert cfg.train_cfg.max_iters == runs['resize+ema_fast']['iters']
+    rows = {r['variant']: r for r in report['rows']}
+    assert rows['paper']['h2z/bg_l1_a2b']['mean'] == runs['paper']['metrics']['h2z/bg_l1_a2b']
+    def paper_row(text):
+        return [line for line in text.splitlines() if line.startswith('| paper |')]
+
+    table = md.read_text()
+    assert len(paper_row(table)) == 1 and '| 6 |' in paper_row(table)[0]
+    assert 'resize+ema_fast' in table
+    assert paper_row(capsys.readouterr().out) == paper_row(table)
+    # --reuse keeps what finished with the same config: nothing is trained again
+    before = (tmp_path / 'work' / 'paper' / 'seed3' / 'test_metrics.json').stat().st_mtime
+    assert ablate(['--config', config, '--variants', 'paper', 'resize+ema_fast',
+                   '--seeds', '3', '--budget-iters', '6', '--calibrate-iters', '10',
+                   '--parallel', '1', '--work-dir', str(tmp_path / 'work'), '--reuse',
+                   '--json', str(out)]) == 0
+    assert (tmp_path / 'work' / 'paper' / 'seed3' / 'test_metrics.json').stat().st_mtime \
+        == before
+    assert json.loads(out.read_text())['rows'] == report['rows']
+
+
+def test_unknown_switches_and_missing_data_are_errors(config, tmp_path, capsys):
+    ablate = tool_main('ablate')
+    assert ablate(['--config', config, '--variants', 'paper+wings']) == 2
+    assert "unknown switch 'wings'" in capsys.readouterr().err
+    assert ablate(['--config', str(tmp_path / 'nope.py')]) == 2
+
+
+def test_rows_are_ranked_on_the_goals():
+    """Each goal ranks the variants by their mean in its better direction; ties share the
+    better rank; the table lists the best mean rank first."""
+    ablate = load_tool('ablate')
+
+    def row(name, stripe, psnr, bg, checker):
+        values = dict(zip(ablate.GOALS, (stripe, psnr, bg, checker)))
+        return dict(variant=name, iters=1, train_seconds=[1.0],
+                    **{k: dict(mean=v, min=v, max=v) for k, v in values.items()})
+
+    rows = [row('a', 0.9, 21.0, 20.0, 1.0), row('b', 0.8, 22.0, 10.0, 0.5),
+            row('c', 0.9, 20.0, 30.0, 0.5)]
+    ablate.rank_rows(rows)
+    # a: 1, 2, 2, 3; b: 3, 1, 1, 1; c: 1, 3, 3, 1
+    assert [r['mean_rank'] for r in rows] == [2.0, 1.5, 2.0]
+    table = ablate.markdown_table(rows).splitlines()
+    assert [line.split('|')[1].strip() for line in table[2:]] == ['b', 'a', 'c']
+
+
+def test_a_variant_beats_the_first_only_when_better_on_every_goal():
+    ablate = load_tool('ablate')
+
+    def run(name, stripe, psnr, bg, checker):
+        metrics = dict(zip(ablate.GOALS, (stripe, psnr, bg, checker)))
+        return dict(variant=name, seed=0, iters=1, train_seconds=1.0, metrics=metrics)
+
+    rows = ablate.summarise([run('paper', 0.8, 21.5, 26.0, 1.5),
+                             run('all', 0.81, 21.6, 21.0, 0.4),
+                             run('tie', 0.8, 22.0, 20.0, 0.4),
+                             run('worse', 0.7, 22.0, 18.0, 0.6)], ['paper', 'all', 'tie', 'worse'])
+    assert [r.get('beats_first') for r in rows] == [None, True, False, False]
+    table = ablate.markdown_table(rows)
+    assert 'better than paper on every goal' in table
+    assert [line.split('|')[3].strip() for line in table.splitlines()[2:]
+            if line.startswith('| all |')] == ['yes']

@@ -1,0 +1,394 @@
+"""Train the demo with the paper's recipe and with each improvement, for the same wall time.
+
+    python tools/ablate.py [--config configs/cyclegan_mini_horse2zebra_paper.py]
+        [--variants paper resize ema diffaug sn bf16 resize+ema ...] [--seeds 0 1]
+        [--budget-iters 3000 | --budget-seconds S] [--parallel 2] [--calibrate-iters 100]
+        [--work-dir work_dirs/ablate] [--reuse] [--json FILE] [--markdown FILE] [--debug]
+
+Why: an improvement that costs time must beat the paper's recipe at the same compute, not
+at the same number of iterations. Each variant is the config plus switches (see
+``SWITCHES``; ``a+b`` combines them). In one run on one machine:
+
+1. calibration: every variant trains ``--calibrate-iters`` iterations, its seconds per
+   iteration are read from the log (the median past the warm-up);
+2. the budget: ``--budget-seconds``, or the time the first variant (the paper's recipe)
+   takes for ``--budget-iters`` iterations at its calibrated speed;
+3. every variant and seed trains ``budget / (its seconds per iteration)`` iterations (its
+   whole schedule: the learning rate decays to 0 over the second half), then
+   ``tools/test.py`` scores it on the test set.
+
+Runs are interleaved (variant after variant, seed after seed), ``--parallel`` at a time with
+``cores / parallel`` threads each, so every variant trains under the same load. It prints a
+table (mean and range over seeds of each metric, the iterations reached and the wall time
+taken), best first by the mean rank on the demo goals (``GOALS``), with whether each variant
+beats the first one on every goal, and writes it as JSON / Markdown. A script, not a test: it takes as long as the
+runs it makes (about ``budget x variants x seeds / parallel``). ``--reuse`` keeps every
+calibration and run of the work dir that finished with the same config and flags, so an
+interrupted ablation goes on where it stopped.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from _common import (REPO, ToolError, add_debug_flag, child_env, import_plugin,  # noqa: E402
+                     machine_info, machine_line, run_tool)
+
+DEFAULT_CONFIG = osp.join('configs', 'cyclegan_mini_horse2zebra_paper.py')
+EMA_HOOK = dict(type='mmengine.EMAHook', ema_type='cyclegan_plugin.GeneratorEMA',
+                momentum=0.002)
+#: name -> (what it is, config overrides, train.py flags); each is one opt-in switch
+SWITCHES = {
+    'paper': ('the paper recipe (the config as it is)', {}, []),
+    'resize': ('resize-convolution upsampling (Odena et al. 2016)',
+               dict(model=dict(generator=dict(upsample='nearest'))), []),
+    'attention': ('an attention mask in each generator: the input passes where it is 0 '
+                  '(Mejjati et al. 2018)', dict(model=dict(generator=dict(attention=True))), []),
+    'residual': ('a residual generator: its output is added to its input (Shen and Liu '
+                 '2017)', dict(model=dict(generator=dict(residual=True))), []),
+    'noidt': ('no identity loss (lambda_identity=0)', dict(model=dict(lambda_identity=0.0)),
+              []),
+    'ema': ("the generators' moving average for test (Yazici et al. 2019), momentum 0.002",
+            dict(custom_hooks=[EMA_HOOK]), []),
+    'ema_fast': ("the generators' moving average, momentum 0.01 (a shorter memory)",
+                 dict(custom_hooks=[dict(EMA_HOOK, momentum=0.01)]), []),
+    'diffaug': ('DiffAugment color,translation,cutout for the discriminators (Zhao et al. '
+                '2020)', dict(model=dict(disc_augment=dict(
+                    type='cyclegan_plugin.DiffAugment', policy='color,translation,cutout'))),
+                []),
+    'translation': ('DiffAugment translation only',
+                    dict(model=dict(disc_augment=dict(type='cyclegan_plugin.DiffAugment',
+                                                      policy='translation'))), []),
+    'sn': ('spectral normalisation in the discriminators (Miyato et al. 2018)',
+           dict(model=dict(discriminator=dict(spectral_norm=True))), []),
+    'd34': ('a 34x34 PatchGAN (n_layers=2): at 64x64 the 70x70 one sees the whole image',
+            dict(model=dict(discriminator=dict(n_layers=2))), []),
+    'hinge': ('the hinge GAN loss instead of LSGAN',
+              dict(model=dict(gan_loss=dict(gan_mode='hinge'))), []),
+    'bf16': ('bf16 mixed precision (CPUs with native bf16, CUDA)', {}, ['--amp', 'bfloat16']),
+    'batched': ('batched generator and discriminator calls (the same maths)',
+                dict(model=dict(batch_generator_calls=True, batch_discriminator_calls=True)),
+                []),
+}
+#: the demo metrics shown in the table: (key, label, which way is better)
+COLUMNS = (('h2z/stripe_a2b', 'stripe_a2b', 'up'), ('h2z/psnr_b2a', 'psnr_b2a dB', 'up'),
+           ('h2z/bg_l1_a2b', 'bg_l1_a2b', 'down'), ('h2z/bg_l1_b2a', 'bg_l1_b2a', 'down'),
+           ('h2z/checker_a2b', 'checker_a2b', 'down'), ('h2z/checker_b2a', 'checker_b2a', 'down'),
+           ('h2z/stripe_b2a', 'stripe_b2a', 'down'))
+#: the issue's goals for the demo: the table ranks the variants on each (1 = best mean) and
+#: orders them by their mean rank, the best first
+GOALS = ('h2z/stripe_a2b', 'h2z/psnr_b2a', 'h2z/bg_l1_a2b', 'h2z/checker_a2b')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--config', default=DEFAULT_CONFIG,
+                        help='the recipe every variant starts from (default: %(default)s)')
+    parser.add_argument('--variants', nargs='+', default=['paper', 'resize', 'ema', 'diffaug',
+                                                          'sn', 'bf16'],
+                        help=f'switch names, or several joined by + (the first variant sets '
+                        f'the budget); known: {", ".join(SWITCHES)}')
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1])
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument('--budget-iters', type=int, default=3000,
+                        help="the budget: the first variant's time for this many iterations "
+                        '(default: %(default)s)')
+    budget.add_argument('--budget-seconds', type=float,
+                        help='the budget in seconds of training per run')
+    parser.add_argument('--parallel', type=int, default=2, help='runs at a time')
+    parser.add_argument('--threads', type=int,
+                        help='torch threads per run (default: usable cores / --parallel)')
+    parser.add_argument('--calibrate-iters', type=int, default=100,
+                        help='iterations of the speed calibration (default: %(default)s)')
+    parser.add_argument('--work-dir', default=osp.join('work_dirs', 'ablate'))
+    parser.add_argument('--reuse', action='store_true',
+                        help='keep the calibrations and runs of --work-dir that finished '
+                        'with the same config and flags (go on after an interruption)')
+    parser.add_argument('--json', help='write every run and the table to this JSON file')
+    parser.add_argument('--markdown', help='write the table to this Markdown file')
+    add_debug_flag(parser)
+    return parser.parse_args(argv)
+
+
+# ----------------------------------------------------------------------- variants
+def merge(base: dict, extra: dict) -> dict:
+    """``extra`` merged into ``base`` as MMEngine merges a config into its _base_ (dicts
+    key by key); custom_hooks lists are joined."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        elif key == 'custom_hooks':
+            out[key] = list(out.get(key, [])) + list(value)
+        else:
+            out[key] = value
+    return out
+
+
+def variant(name: str):
+    """(config overrides, train.py flags) of ``a+b+...``."""
+    overrides, flags = {}, []
+    for part in name.split('+'):
+        if part not in SWITCHES:
+            raise ToolError(f'unknown switch {part!r} in variant {name!r}: choose from '
+                            f'{", ".join(SWITCHES)}')
+        overrides = merge(overrides, SWITCHES[part][1])
+        flags += [f for f in SWITCHES[part][2] if f not in flags]
+    return overrides, flags
+
+
+def config_text(base_config: str, overrides: dict, max_iters: int, log_interval: int,
+                window: int = 0) -> str:
+    """A config for tools/train.py / test.py: the base, the variant's overrides, the run's
+    length (a whole schedule over ``max_iters``, validated only at the end)."""
+    from mmengine.config import Config
+    base = Config.fromfile(base_config)
+    overrides = dict(overrides)
+    if 'custom_hooks' in overrides:  # a list replaces the base's: keep the base's hooks
+        hooks = [h.to_dict() if hasattr(h, 'to_dict') else dict(h)
+                 for h in base.get('custom_hooks', [])]
+        overrides['custom_hooks'] = hooks + overrides['custom_hooks']
+    lines = ['# written by tools/ablate.py', f'_base_ = [{osp.abspath(base_config)!r}]']
+    lines += [f'{k} = {v!r}' for k, v in overrides.items()]
+    lines += [f'train_cfg = dict(max_iters={max_iters}, val_interval={max_iters})',
+              f'default_hooks = dict(logger=dict(interval={log_interval}), '
+              f'checkpoint=dict(interval={max_iters}))']
+    if window:
+        lines.append(f'log_processor = dict(window_size={window})')
+    return '\n'.join(lines) + '\n'
+
+
+# ------------------------------------------------------------------------ running
+def run(cmd, log_path, env) -> float:
+    """Run ``cmd`` with its output in ``log_path``; its wall time, or ToolError."""
+    start = time.perf_counter()
+    with open(log_path, 'w') as log:
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+    if proc.returncode != 0:
+        with open(log_path) as f:
+            tail = f.read()[-2000:]
+        raise ToolError(f'{" ".join(cmd[1:3])} failed (exit {proc.returncode}); its log '
+                        f'{log_path} ends:\n{tail}', exit_code=1)
+    return time.perf_counter() - start
+
+
+def logged_seconds_per_iter(work_dir: str, skip: int = 2) -> float:
+    """Median of the iteration times MMEngine logged (``vis_data/scalars.json``), past the
+    first ``skip`` log lines (start-up, first allocations)."""
+    times = []
+    for stamp in sorted(os.listdir(work_dir)):
+        path = osp.join(work_dir, stamp, 'vis_data', 'scalars.json')
+        if osp.isfile(path):
+            with open(path) as f:
+                entries = [json.loads(line) for line in f if line.strip()]
+            times += [e['time'] for e in entries if 'time' in e]
+    if len(times) <= skip:
+        raise ToolError(f'{work_dir}: too few logged iterations to time ({len(times)})',
+                        exit_code=1)
+    return statistics.median(times[skip:])
+
+
+RECORD = 'ablate_run.json'
+
+
+def finished(job) -> dict:
+    """What a finished earlier run of the same job recorded, or None."""
+    path = osp.join(job['dir'], RECORD)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        record = json.load(f)
+    same = record.get('config') == job['config'] and record.get('flags') == job['flags']
+    return record if same else None
+
+
+def train_and_test(job, env, reuse=False) -> dict:
+    """Train one variant and seed for its iterations, then score it with tools/test.py;
+    record the result in the run's folder (``--reuse`` takes it from there)."""
+    record = finished(job) if reuse else None
+    if record:
+        return dict(job, **{k: v for k, v in record.items() if k not in job})
+    os.makedirs(job['dir'], exist_ok=True)
+    if osp.isfile(osp.join(job['dir'], RECORD)):
+        os.remove(osp.join(job['dir'], RECORD))
+    cfg_path = osp.join(job['dir'], 'config.py')
+    with open(cfg_path, 'w') as f:
+        f.write(job['config'])
+    seed = ['--cfg-options', f"randomness.seed={job['seed']}"]
+    train_s = run([sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg_path,
+                   '--work-dir', job['dir'], '--overwrite', *job['flags'], *seed],
+                  osp.join(job['dir'], 'train.log'), env)
+    out = dict(job, train_seconds=train_s)
+    if job['kind'] == 'calibrate':
+        out['seconds_per_iter'] = logged_seconds_per_iter(job['dir'])
+        return write_record(out)
+    with open(osp.join(job['dir'], 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    metrics_path = osp.join(job['dir'], 'test_metrics.json')
+    run([sys.executable, osp.join(REPO, 'tools', 'test.py'), cfg_path, checkpoint,
+         '--work-dir', job['dir'], '--json', metrics_path],
+        osp.join(job['dir'], 'test.log'), env)
+    with open(metrics_path) as f:
+        out['metrics'] = json.load(f)['metrics']
+    return write_record(out)
+
+
+def write_record(out: dict) -> dict:
+    with open(osp.join(out['dir'], RECORD), 'w') as f:
+        json.dump(out, f, indent=1)
+    return out
+
+
+def run_jobs(jobs, parallel, env, label, reuse=False) -> list:
+    """Run jobs ``parallel`` at a time, in list order; report each as it ends."""
+    results = [None] * len(jobs)
+
+    def one(i):
+        results[i] = train_and_test(jobs[i], env, reuse)
+        r = results[i]
+        extra = (f"{r['seconds_per_iter']:.4f} s/iter" if 'seconds_per_iter' in r
+                 else f"{r['iters']} iterations, stripe_a2b "
+                      f"{r['metrics'].get('h2z/stripe_a2b', float('nan')):.3f}")
+        print(f"  {label} {r['variant']} seed {r['seed']}: {r['train_seconds']:.0f} s, "
+              f'{extra}', flush=True)
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        for future in [pool.submit(one, i) for i in range(len(jobs))]:
+            future.result()
+    return results
+
+
+# ------------------------------------------------------------------------- report
+def summarise(runs: list, variants: list) -> list:
+    rows = []
+    for name in variants:
+        mine = [r for r in runs if r['variant'] == name]
+        row = dict(variant=name, seeds=[r['seed'] for r in mine],
+                   iters=mine[0]['iters'] if mine else None,
+                   train_seconds=[round(r['train_seconds'], 1) for r in mine])
+        for key, _, _ in COLUMNS:
+            values = [r['metrics'][key] for r in mine if key in r['metrics']]
+            if values:
+                row[key] = dict(mean=statistics.fmean(values), min=min(values),
+                                max=max(values))
+        rows.append(row)
+    rank_rows(rows)
+    better = {key: way for key, _, way in COLUMNS}
+    for row in rows[1:]:
+        row['beats_first'] = all(
+            key in row and key in rows[0]
+            and (row[key]['mean'] > rows[0][key]['mean']) == (better[key] == 'up')
+            and row[key]['mean'] != rows[0][key]['mean'] for key in GOALS)
+    return rows
+
+
+def rank_rows(rows: list) -> None:
+    """``mean_rank`` of each row: its rank among the rows on each of ``GOALS`` (by the mean
+    over seeds, in the column's better direction; ties share the better rank), averaged."""
+    better = {key: way for key, _, way in COLUMNS}
+    ranks = {id(row): [] for row in rows}
+    for key in GOALS:
+        scored = [row for row in rows if key in row]
+        for row in scored:
+            sign = -1 if better[key] == 'up' else 1
+            ranks[id(row)].append(1 + sum(sign * other[key]['mean'] < sign * row[key]['mean']
+                                          for other in scored))
+    for row in rows:
+        row['mean_rank'] = statistics.fmean(ranks[id(row)]) if ranks[id(row)] else None
+
+
+def markdown_table(rows: list) -> str:
+    head = (['variant', 'mean rank', f"better than {rows[0]['variant']} on every goal",
+             'iterations', 'train wall s'] + [label for _, label, _ in COLUMNS])
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    order = sorted(rows, key=lambda r: (r['mean_rank'] is None, r['mean_rank'] or 0))
+    for row in order:
+        rank = '' if row['mean_rank'] is None else f"{row['mean_rank']:.2f}"
+        beats = {True: 'yes', False: 'no'}.get(row.get('beats_first'), '')
+        cells = [row['variant'], rank, beats, str(row['iters']),
+                 '-'.join(f'{s:.0f}' for s in (min(row['train_seconds']),
+                                               max(row['train_seconds'])))]
+        for key, _, _ in COLUMNS:
+            v = row.get(key)
+            cells.append('' if v is None else
+                         f"{v['mean']:.2f} ({v['min']:.2f}-{v['max']:.2f})")
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.config):
+        raise ToolError(f'config {args.config} does not exist: pass --config FILE')
+    import_plugin()
+    from mmengine.config import Config
+    data_root = Config.fromfile(args.config).get('data_root')
+    if data_root and not osp.isdir(osp.join(REPO, data_root) if not osp.isabs(data_root)
+                                   else data_root):
+        raise ToolError(f'the data set {data_root} of {args.config} is missing: build it with '
+                        f'`python tools/make_demo_data.py --out {data_root}` (make demo-data)')
+    specs = {name: variant(name) for name in args.variants}
+    info = machine_info()
+    threads = args.threads or max(1, info['usable_cores'] // args.parallel)
+    env = child_env(threads)
+    if any('--amp' in flags for _, flags in specs.values()) and not info['native_bf16']:
+        print('warning: this CPU has no native bf16: the bf16 variants train in fp32',
+              flush=True)
+    print(machine_line(info), flush=True)
+    print(f'{len(args.variants)} variants x {len(args.seeds)} seeds, {args.parallel} at a '
+          f'time, {threads} thread(s) each', flush=True)
+    work = osp.abspath(args.work_dir)
+
+    # 1. speed of each variant, under the same load as the runs
+    calib_iters = max(args.calibrate_iters, 10)
+    interval = max(1, calib_iters // 10)
+    jobs = [dict(kind='calibrate', variant=name, seed=args.seeds[0], flags=flags,
+                 dir=osp.join(work, 'calibrate', name.replace('+', '_')),
+                 config=config_text(args.config, overrides, calib_iters, interval, interval))
+            for name, (overrides, flags) in specs.items()]
+    speed = {r['variant']: r['seconds_per_iter']
+             for r in run_jobs(jobs, args.parallel, env, 'calibrated', args.reuse)}
+
+    # 2. the budget, 3. every variant and seed for the same wall time
+    first = args.variants[0]
+    budget = args.budget_seconds or args.budget_iters * speed[first]
+    print(f'budget: {budget:.0f} s of training per run'
+          + ('' if args.budget_seconds else f' ({first}: {args.budget_iters} iterations at '
+             f'{speed[first]:.4f} s/iter)'), flush=True)
+    jobs = []
+    for seed in args.seeds:
+        for name, (overrides, flags) in specs.items():
+            iters = max(2, int(round(budget / speed[name])))
+            jobs.append(dict(kind='train', variant=name, seed=seed, flags=flags, iters=iters,
+                             dir=osp.join(work, name.replace('+', '_'), f'seed{seed}'),
+                             config=config_text(args.config, overrides, iters,
+                                                max(1, min(100, iters // 10)))))
+    runs = run_jobs(jobs, args.parallel, env, 'trained', args.reuse)
+    rows = summarise(runs, args.variants)
+    table = markdown_table(rows)
+    command = 'python tools/ablate.py ' + ' '.join(argv if argv is not None else sys.argv[1:])
+    print(f'\n{table}\n')
+    report = dict(command=command, machine=info, date=time.strftime('%Y-%m-%d'),
+                  budget_seconds=budget, threads=threads, parallel=args.parallel,
+                  seconds_per_iter=speed, rows=rows,
+                  switches={k: v[0] for k, v in SWITCHES.items()},
+                  runs=[{k: v for k, v in r.items() if k != 'config'} for r in runs])
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(report, f, indent=2)
+    if args.markdown:
+        with open(args.markdown, 'w') as f:
+            f.write(f'{machine_line(info)}; {time.strftime("%Y-%m-%d")}; budget '
+                    f'{budget:.0f} s per run, {args.parallel} runs at a time, {threads} '
+                    f'thread(s) each\n\n`{command}`\n\n{table}\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(run_tool(main))
