@@ -115,6 +115,11 @@ model = dict(generator=dict(ngf=8, n_blocks=2), discriminator=dict(ndf=8))
 train_pipeline = {train_pipeline}
 train_dataloader = dict(num_workers=0, persistent_workers=False,
                         dataset=dict(data_root=data_root, pipeline=train_pipeline))
+# the demo metric reads the masks of this set, not of data/mini_horse2zebra
+val_evaluator = dict(type='mmengine.Evaluator', metrics=[
+    dict(type='cyclegan_plugin.CycleConsistencyMetric'),
+    dict(type='cyclegan_plugin.MiniHorse2ZebraMetric', data_root=data_root)])
+test_evaluator = val_evaluator
 ''' + settings)
     return path
 
