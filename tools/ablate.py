@@ -213,7 +213,7 @@ def train_and_test(job, env, reuse=False) -> dict:
     record the result in the run's folder (``--reuse`` takes it from there)."""
     record = finished(job) if reuse else None
     if record:
-        return dict(job, **{k: v for k, v in record.items() if k not in job})
+        return dict(job, reused=True, **{k: v for k, v in record.items() if k not in job})
     os.makedirs(job['dir'], exist_ok=True)
     if osp.isfile(osp.join(job['dir'], RECORD)):
         os.remove(osp.join(job['dir'], RECORD))
@@ -352,8 +352,15 @@ def main(argv=None):
                  dir=osp.join(work, 'calibrate', name.replace('+', '_')),
                  config=config_text(args.config, overrides, calib_iters, interval, interval))
             for name, (overrides, flags) in specs.items()]
-    speed = {r['variant']: r['seconds_per_iter']
-             for r in run_jobs(jobs, args.parallel, env, 'calibrated', args.reuse)}
+    calibrations = run_jobs(jobs, args.parallel, env, 'calibrated', args.reuse)
+    speed = {r['variant']: r['seconds_per_iter'] for r in calibrations}
+    reused = sorted(r['variant'] for r in calibrations if r.get('reused'))
+    mixed = bool(reused) and len(reused) < len(calibrations)
+    if mixed:
+        print(f'warning: --reuse kept the calibrations of {", ".join(reused)} and measured '
+              'the others now: speeds measured at different times need not compare (the '
+              "machine's speed drifts); leave out --reuse to calibrate all together",
+              file=sys.stderr, flush=True)
 
     # 2. the budget, 3. every variant and seed for the same wall time
     first = args.variants[0]
@@ -376,9 +383,10 @@ def main(argv=None):
     print(f'\n{table}\n')
     report = dict(command=command, machine=info, date=time.strftime('%Y-%m-%d'),
                   budget_seconds=budget, threads=threads, parallel=args.parallel,
-                  seconds_per_iter=speed, rows=rows,
+                  seconds_per_iter=speed, calibrated_at_different_times=mixed, rows=rows,
                   switches={k: v[0] for k, v in SWITCHES.items()},
-                  runs=[{k: v for k, v in r.items() if k != 'config'} for r in runs])
+                  runs=[{k: v for k, v in r.items() if k not in ('config', 'reused')}
+                        for r in runs])
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(report, f, indent=2)

@@ -55,7 +55,16 @@ def test_variants_train_for_the_same_time_and_are_scored(config, tmp_path, capsy
                    '--json', str(out)]) == 0
     assert (tmp_path / 'work' / 'paper' / 'seed3' / 'test_metrics.json').stat().st_mtime \
         == before
-    assert json.loads(out.read_text())['rows'] == report['rows']
+    again = json.loads(out.read_text())
+    assert again['rows'] == report['rows'] and not again['calibrated_at_different_times']
+    assert 'warning' not in capsys.readouterr().err
+    # a new variant beside reused ones: its speed is measured now, the others' were not
+    assert ablate(['--config', config, '--variants', 'paper', 'sn', '--seeds', '3',
+                   '--budget-iters', '6', '--calibrate-iters', '10', '--parallel', '1',
+                   '--work-dir', str(tmp_path / 'work'), '--reuse', '--json', str(out)]) == 0
+    assert json.loads(out.read_text())['calibrated_at_different_times']
+    assert 'kept the calibrations of paper and measured the others now' \
+        in capsys.readouterr().err
 
 
 def test_unknown_switches_and_missing_data_are_errors(config, tmp_path, capsys):
