@@ -23,6 +23,15 @@ def model_state(**switches):
     return {k: v for k, v in model.state_dict().items() if not k.endswith('_extra_state')}
 
 
+def assert_foreign_layouts_refused(ours, reference_match, mmagic_match):
+    """The reference's and MMagic's layouts have no place for the switch: both conversions
+    stop with a CheckpointError that names it."""
+    with pytest.raises(CheckpointError, match=reference_match):
+        ours_to_reference(ours)
+    with pytest.raises(CheckpointError, match=mmagic_match):
+        mmagic.ours_to_mmagic(ours)
+
+
 # ------------------------------------------------------------ resize-convolutions
 def test_paper_networks_keep_transposed_convolutions():
     net = ResnetGenerator(ngf=4, n_blocks=1)
@@ -97,10 +106,8 @@ def test_resize_convolution_checkpoints_load_convert_and_refuse(tmp_path):
         'upsample'] == 'deconv'
     ours = model_state(generator=dict(type='ResnetGenerator', ngf=4, n_blocks=1,
                                       upsample='nearest'))
-    with pytest.raises(CheckpointError, match='generators.a2b uses resize-convolution'):
-        ours_to_reference(ours)
-    with pytest.raises(CheckpointError, match="upsample='nearest'"):
-        mmagic.ours_to_mmagic(ours)
+    assert_foreign_layouts_refused(ours, 'generators.a2b uses resize-convolution',
+                                   "upsample='nearest'")
 
 
 def test_translators_read_a_resize_convolution_generator_alone(tmp_path):
@@ -143,16 +150,17 @@ def test_attention_blends_the_translation_with_the_input():
         ResnetGenerator(in_channels=1, out_channels=3, attention=True)
 
 
-def test_attention_checkpoints_are_read_and_foreign_layouts_refused():
+def test_attention_and_residual_checkpoints_are_read_and_foreign_layouts_refused():
     state = ResnetGenerator(ngf=4, n_blocks=2, attention=True).state_dict()
     assert layout.infer_generator_config(state)['attention'] is True
     assert layout.infer_generator_config(state)['out_channels'] == 3
     ours = model_state(generator=dict(type='ResnetGenerator', ngf=4, n_blocks=1,
                                       attention=True))
-    with pytest.raises(CheckpointError, match='attention mask'):
-        ours_to_reference(ours)
-    with pytest.raises(CheckpointError, match='attention mask'):
-        mmagic.ours_to_mmagic(ours)
+    assert_foreign_layouts_refused(ours, 'attention mask', 'attention mask')
+    residual = model_state(generator=dict(type='ResnetGenerator', ngf=4, n_blocks=1,
+                                          residual=True))
+    assert_foreign_layouts_refused(residual, r'residual output \(residual=True\)',
+                                   'residual output')
 
 
 # ---------------------------------------------------------- spectral normalisation
@@ -203,10 +211,7 @@ def test_spectral_norm_discriminators_are_read_from_their_keys(net):
 def test_spectral_norm_model_refuses_foreign_layouts():
     ours = model_state(discriminator=dict(type='PatchDiscriminator', ndf=4, n_layers=2,
                                           spectral_norm=True))
-    with pytest.raises(CheckpointError, match='discriminators.b uses spectral'):
-        ours_to_reference(ours)
-    with pytest.raises(CheckpointError, match='spectral'):
-        mmagic.ours_to_mmagic(ours)
+    assert_foreign_layouts_refused(ours, 'discriminators.b uses spectral', 'spectral')
     # the generators alone still convert, and our layout reads its own config back
     assert set(mmagic.ours_to_mmagic(ours, discriminators=False))
     cfg = layout.infer_model_config(ours)
