@@ -115,7 +115,9 @@ def parse_args(argv=None):
                    '(compiled paths get 3 more)')
     p.add_argument('--n-blocks', type=int, default=9, help='train: ResNet blocks')
     p.add_argument('--profile', action='store_true',
-                   help='train, CUDA: also the GPU busy time and kernels per iteration')
+                   help='train: also where the time goes: on CUDA the GPU busy time and '
+                   "kernels per iteration; on a CPU the shares of torch's profile "
+                   '(convolutions, instance norm, padding, optimizer step, other)')
     p.add_argument('--child-timeout', type=float, default=None,
                    help='train: stop a path or a program run that takes longer (seconds)')
     p.add_argument('--json', help='also write the figures here')
@@ -137,6 +139,7 @@ TRAIN_PATHS = {
     'compile': dict(BATCHED, compile=True),
     'amp_compile': dict(BATCHED, amp='bfloat16', compile=True),
     'amp_cl_compile': dict(BATCHED, channels_last=True, amp='bfloat16', compile=True),
+    'fused': dict(fused_adam=True),
     'batched_fused': dict(BATCHED, fused_adam=True),
     'amp_cl_fused': dict(BATCHED, channels_last=True, amp='bfloat16', fused_adam=True),
     'amp_cl_graphs': dict(BATCHED, channels_last=True, amp='bfloat16', fused_adam=True,
@@ -267,12 +270,40 @@ def train_child(args):
         kernels = [e for e in prof.events() if e.device_type.name == 'CUDA']
         out['gpu_busy_seconds_per_iter'] = sum(e.device_time for e in kernels) / 3e6
         out['kernels_per_iter'] = len(kernels) / 3
+    if args.profile and not device.startswith('cuda'):  # where a CPU iteration goes
+        from torch.profiler import ProfilerActivity, profile
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(3):
+                step()
+        out['cpu_time_shares'] = cpu_time_shares(prof.key_averages())
     if not switches.get('compile'):  # the counter sees eager ops only; same maths anyway
         counter = FlopCounterMode(display=False)
         with counter:
             step()
         out['flop_per_iter'] = counter.get_total_flops()
     print(json.dumps(out))
+
+
+#: what a CPU iteration's operators are, by name (the self time of each); the optimizer's
+#: share is the whole time of its step() (its arithmetic shares names with the model's)
+CPU_OP_KINDS = (('convolutions', ('convolution',)), ('instance norm', ('batch_norm',)),
+                ('padding', ('pad2d',)))
+
+
+def cpu_time_shares(events) -> dict:
+    """The fraction of a profile's self CPU time in each of CPU_OP_KINDS, the optimizer's
+    step and the rest ('other': elementwise ops, losses, copies, the dispatcher)."""
+    total = sum(e.self_cpu_time_total for e in events)
+    shares = {kind: 0.0 for kind, _ in CPU_OP_KINDS}
+    for e in events:
+        for kind, parts in CPU_OP_KINDS:
+            if any(part in e.key for part in parts):
+                shares[kind] += e.self_cpu_time_total
+                break
+    shares['optimizer step'] = sum(e.cpu_time_total for e in events
+                                   if e.key.startswith('Optimizer.step#'))
+    shares['other'] = total - sum(shares.values())
+    return {k: v / total for k, v in shares.items()}
 
 
 def bench_train(args):
@@ -362,7 +393,9 @@ def run_step_child(args, path, size, threads):
         print(f'  {label}: failed\n{proc.stderr[-3000:]}')
         return dict(path=path, size=size, threads=threads, error=proc.stderr[-3000:])
     row = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f'  {label}: {row["seconds_per_iter"]:.3f} s/iter', flush=True)
+    shares = ''.join(f', {k} {v:.0%}' for k, v in row.get('cpu_time_shares', {}).items())
+    print(f'  {label}: {row["seconds_per_iter"]:.3f} s/iter'
+          + (f' (CPU time: {shares[2:]})' if shares else ''), flush=True)
     return row
 
 
@@ -651,8 +684,9 @@ def program_entries(args, native_bf16):
         cuda = args.device.startswith('cuda')
         paths = ['reference'] + (['amp'] if cuda or native_bf16 else [])
     entries = [('ours', p) for p in paths]
-    if args.reference_repo:
-        entries.append(('reference', None))
+    if args.reference_repo:  # next to our first (default) path, whose ratio matters most:
+        # in the ABBA order the two then run back to back in every repetition
+        entries.insert(1, ('reference', None))
     return entries
 
 
@@ -714,7 +748,8 @@ def bench_programs(args):
             for threads in threads_list:
                 env = child_env(threads, args.device)
                 for rep in range(args.repeats):
-                    # ABBA order: ours first in even repetitions, the reference in odd ones
+                    # ABBA order: the programs in turn, reversed in odd repetitions (our
+                    # default path and the reference always back to back)
                     order = entries if rep % 2 == 0 else entries[::-1]
                     for program, path in order:
                         name = f'{program}_{path}' if path else program
@@ -811,6 +846,7 @@ def summarize_programs(runs, entries):
 
 
 PROGRAM_PATH_NAMES = {'reference': 'reference order, fp32 (default)',
+                      'fused': 'reference order, fp32, fused Adam (opt-in)',
                       'amp': 'bf16 autocast + batched calls'}
 
 

@@ -81,3 +81,21 @@ def test_a_side_by_side_run_prints_both_figures_and_their_ratio(tmp_path, capsys
     assert row['ratio'] == pytest.approx(row['reference']['seconds_per_iter']
                                          / row['ours']['seconds_per_iter'])
     assert f"{row['ratio']:.2f}x" in printed and 'CPU: ' in printed
+
+
+def test_the_cpu_profile_is_shared_out_by_kind_of_operator():
+    """--profile on a CPU: a real profile of pad, convolution, instance norm and an Adam step
+    splits into those kinds and the rest, each counted once (the shares add up to 1)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    net = torch.nn.Sequential(torch.nn.ReflectionPad2d(1), torch.nn.Conv2d(3, 8, 3),
+                              torch.nn.InstanceNorm2d(8), torch.nn.Tanh())
+    adam = torch.optim.Adam(net.parameters())
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        net(torch.randn(1, 3, 16, 16)).square().mean().backward()
+        adam.step()
+    shares = benchmark.cpu_time_shares(prof.key_averages())
+    assert set(shares) == {'convolutions', 'instance norm', 'padding', 'optimizer step',
+                           'other'}
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert all(v > 0 for v in shares.values()), shares
