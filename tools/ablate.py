@@ -52,6 +52,11 @@ SWITCHES = {
                   '(Mejjati et al. 2018)', dict(model=dict(generator=dict(attention=True))), []),
     'residual': ('a residual generator: its output is added to its input (Shen and Liu '
                  '2017)', dict(model=dict(generator=dict(residual=True))), []),
+    'unet': ("the reference's U-Net generator (Ronneberger et al. 2015, pix2pix's; its "
+             '--netG unet_*), 6 levels at 64x64, ngf 32: skip connections carry the input\'s '
+             'detail to the output',
+             dict(model=dict(generator=dict(_delete_=True, type='UnetGenerator', num_downs=6,
+                                            ngf=32))), []),
     'noidt': ('no identity loss (lambda_identity=0)', dict(model=dict(lambda_identity=0.0)),
               []),
     'ema': ("the generators' moving average for test (Yazici et al. 2019), momentum 0.002",

@@ -109,3 +109,23 @@ def test_a_variant_beats_the_first_only_when_better_on_every_goal():
     assert 'better than paper on every goal' in table
     assert [line.split('|')[3].strip() for line in table.splitlines()[2:]
             if line.startswith('| all |')] == ['yes']
+
+
+def test_the_unet_switch_replaces_the_resnet_generator(config, tmp_path):
+    """'unet' swaps the whole generator (no ResNet key survives the merge), and what it
+    builds translates a demo-sized image to the same size."""
+    import torch
+    from mmengine.config import Config
+    from cyclegan_plugin.registry import MODELS
+    ablate = load_tool('ablate')
+    overrides, flags = ablate.variant('unet+bf16')
+    assert flags == ['--amp', 'bfloat16']
+    path = tmp_path / 'unet.py'
+    path.write_text(ablate.config_text(config, overrides, max_iters=4, log_interval=2))
+    cfg = Config.fromfile(str(path))
+    assert cfg.model.generator.type == 'UnetGenerator' and 'n_blocks' not in cfg.model.generator
+    model = MODELS.build(cfg.model)
+    G = model.generators['a2b']
+    assert type(G).__name__ == 'UnetGenerator' and G.num_downs == 6
+    with torch.no_grad():
+        assert G(torch.zeros(1, 3, 64, 64)).shape == (1, 3, 64, 64)
