@@ -16,10 +16,13 @@ from .conftest import ROOT
 HOST = ROOT / 'tests' / 'data' / 'host_project'
 CONFIGS = sorted(p.stem for p in (ROOT / 'configs').glob('cyclegan_*.py'))
 
-# small networks and 2 iterations: what is tested is that every name resolves
+# small networks and 2 iterations: what is tested is that every name resolves (a U-Net
+# generator, the demo's, gets the fewest levels that fit the 32x32 images)
 SHRINK = '''
-model.merge(dict(generator=dict(ngf=8, n_blocks=1), discriminator=dict(ndf=8, n_layers=1),
-                 compile=False))
+model.merge(dict(generator=dict(ngf=8, num_downs=5)
+                 if str(model.generator.get('type')).endswith('UnetGenerator')
+                 else dict(ngf=8, n_blocks=1),
+                 discriminator=dict(ndf=8, n_layers=1), compile=False))
 train_dataloader.merge(dict(num_workers=0, persistent_workers=False,
                             dataset=dict(data_root=DATA)))
 val_dataloader.merge(dict(num_workers=0, dataset=dict(data_root=DATA)))
