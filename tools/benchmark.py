@@ -393,9 +393,9 @@ def run_step_child(args, path, size, threads):
         print(f'  {label}: failed\n{proc.stderr[-3000:]}')
         return dict(path=path, size=size, threads=threads, error=proc.stderr[-3000:])
     row = json.loads(proc.stdout.strip().splitlines()[-1])
-    shares = ''.join(f', {k} {v:.0%}' for k, v in row.get('cpu_time_shares', {}).items())
+    shares = ', '.join(f'{k} {v:.0%}' for k, v in row.get('cpu_time_shares', {}).items())
     print(f'  {label}: {row["seconds_per_iter"]:.3f} s/iter'
-          + (f' (CPU time: {shares[2:]})' if shares else ''), flush=True)
+          + (f' (CPU time: {shares})' if shares else ''), flush=True)
     return row
 
 
