@@ -10,7 +10,9 @@ at the same number of iterations. Each variant is the config plus switches (see
 ``SWITCHES``; ``a+b`` combines them). In one run on one machine:
 
 1. calibration: every variant trains ``--calibrate-iters`` iterations, its seconds per
-   iteration are read from the log (the median past the warm-up);
+   iteration are read from the log (the median past the warm-up); a last round with fewer
+   variants than ``--parallel`` is filled with unmeasured copies, so that no variant is
+   calibrated alone on a quieter machine;
 2. the budget: ``--budget-seconds``, or the time the first variant (the paper's recipe)
    takes for ``--budget-iters`` iterations at its calibrated speed;
 3. every variant and seed trains ``budget / (its seconds per iteration)`` iterations (its
@@ -59,6 +61,10 @@ SWITCHES = {
                                             ngf=32))), []),
     'noidt': ('no identity loss (lambda_identity=0)', dict(model=dict(lambda_identity=0.0)),
               []),
+    'idt25': ('half the identity weight (lambda_identity=0.25): less pull towards the input',
+              dict(model=dict(lambda_identity=0.25)), []),
+    'cyc5': ('half the cycle weight (lambda_A = lambda_B = 5; the identity loss, scaled by '
+             'them, halves too)', dict(model=dict(lambda_A=5.0, lambda_B=5.0)), []),
     'ema': ("the generators' moving average for test (Yazici et al. 2019), momentum 0.002",
             dict(custom_hooks=[EMA_HOOK]), []),
     'ema_fast': ("the generators' moving average, momentum 0.01 (a shorter memory)",
@@ -230,7 +236,7 @@ def train_and_test(job, env, reuse=False) -> dict:
                    '--work-dir', job['dir'], '--overwrite', *job['flags'], *seed],
                   osp.join(job['dir'], 'train.log'), env)
     out = dict(job, train_seconds=train_s)
-    if job['kind'] == 'calibrate':
+    if job['kind'] in ('calibrate', 'load'):
         out['seconds_per_iter'] = logged_seconds_per_iter(job['dir'])
         return write_record(out)
     with open(osp.join(job['dir'], 'last_checkpoint')) as f:
@@ -257,6 +263,8 @@ def run_jobs(jobs, parallel, env, label, reuse=False) -> list:
     def one(i):
         results[i] = train_and_test(jobs[i], env, reuse)
         r = results[i]
+        if r['kind'] == 'load':
+            return
         extra = (f"{r['seconds_per_iter']:.4f} s/iter" if 'seconds_per_iter' in r
                  else f"{r['iters']} iterations, stripe_a2b "
                       f"{r['metrics'].get('h2z/stripe_a2b', float('nan')):.3f}")
@@ -357,7 +365,17 @@ def main(argv=None):
                  dir=osp.join(work, 'calibrate', name.replace('+', '_')),
                  config=config_text(args.config, overrides, calib_iters, interval, interval))
             for name, (overrides, flags) in specs.items()]
-    calibrations = run_jobs(jobs, args.parallel, env, 'calibrated', args.reuse)
+    # a variant calibrated alone, in a last round the others left, would run faster than the
+    # rest (no neighbour on the memory bus) and be given too many iterations: fill that round
+    # with copies of the last variant, run a little longer, as load whose speed is not used
+    last = jobs[-1]
+    fill = (-len(jobs)) % args.parallel
+    jobs += [dict(last, kind='load', dir=osp.join(work, 'calibrate', f'_load{i}'),
+                  config=config_text(args.config, specs[last['variant']][0],
+                                     calib_iters * 3 // 2, interval, interval))
+             for i in range(fill)]
+    calibrations = [r for r in run_jobs(jobs, args.parallel, env, 'calibrated', args.reuse)
+                    if r['kind'] == 'calibrate']
     speed = {r['variant']: r['seconds_per_iter'] for r in calibrations}
     reused = sorted(r['variant'] for r in calibrations if r.get('reused'))
     mixed = bool(reused) and len(reused) < len(calibrations)

@@ -67,6 +67,25 @@ def test_variants_train_for_the_same_time_and_are_scored(config, tmp_path, capsy
         in capsys.readouterr().err
 
 
+def test_no_variant_is_calibrated_alone(config, tmp_path, capsys):
+    """One variant, two at a time: an unmeasured copy of it runs beside its calibration as
+    load (longer than it, so it never runs alone), and only the variant's speed is used."""
+    ablate = tool_main('ablate')
+    out, work = tmp_path / 'ablation.json', tmp_path / 'work'
+    assert ablate(['--config', config, '--variants', 'paper', '--seeds', '3',
+                   '--budget-iters', '4', '--calibrate-iters', '10', '--parallel', '2',
+                   '--threads', '1', '--work-dir', str(work), '--json', str(out)]) == 0
+    from mmengine.config import Config
+    load = Config.fromfile(str(work / 'calibrate' / '_load0' / 'config.py'))
+    measured = Config.fromfile(str(work / 'calibrate' / 'paper' / 'config.py'))
+    assert load.train_cfg.max_iters == 15 and measured.train_cfg.max_iters == 10
+    assert load.model == measured.model
+    report = json.loads(out.read_text())
+    assert list(report['seconds_per_iter']) == ['paper']
+    assert [r['variant'] for r in report['runs']] == ['paper']
+    assert capsys.readouterr().out.count('calibrated paper') == 1
+
+
 def test_unknown_switches_and_missing_data_are_errors(config, tmp_path, capsys):
     ablate = tool_main('ablate')
     assert ablate(['--config', config, '--variants', 'paper+wings']) == 2
@@ -129,3 +148,23 @@ def test_the_unet_switch_replaces_the_resnet_generator(config, tmp_path):
     assert type(G).__name__ == 'UnetGenerator' and G.num_downs == 6
     with torch.no_grad():
         assert G(torch.zeros(1, 3, 64, 64)).shape == (1, 3, 64, 64)
+
+
+@pytest.mark.parametrize('name,expected', [
+    ('idt25', dict(lambda_A=10.0, lambda_B=10.0, lambda_identity=0.25)),
+    ('noidt', dict(lambda_A=10.0, lambda_B=10.0, lambda_identity=0.0)),
+    ('cyc5', dict(lambda_A=5.0, lambda_B=5.0, lambda_identity=0.5)),
+])
+def test_the_loss_weight_switches_reach_the_model(config, tmp_path, name, expected):
+    """The loss-weight switches change the weights the built model uses, and only those;
+    combined with 'unet' they keep the U-Net."""
+    from mmengine.config import Config
+    from cyclegan_plugin.registry import MODELS
+    ablate = load_tool('ablate')
+    overrides, flags = ablate.variant(f'unet+{name}')
+    assert flags == []
+    path = tmp_path / f'{name}.py'
+    path.write_text(ablate.config_text(config, overrides, max_iters=4, log_interval=2))
+    model = MODELS.build(Config.fromfile(str(path)).model)
+    assert {k: getattr(model, k) for k in expected} == expected
+    assert type(model.generators['a2b']).__name__ == 'UnetGenerator'
