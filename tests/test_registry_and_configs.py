@@ -70,6 +70,7 @@ def improvements(cfg) -> dict:
                 resize=gen.get('upsample', 'deconv') != 'deconv',
                 attention=bool(gen.get('attention')), residual=bool(gen.get('residual')),
                 spectral_norm=bool(disc.get('spectral_norm')),
+                antialias=bool(disc.get('antialias')),
                 diffaugment=bool(cfg.model.get('disc_augment')),
                 ema=any(h.endswith('EMAHook') for h in hooks))
 
@@ -82,8 +83,8 @@ def test_paper_configs_are_faithful_and_each_has_a_plus_config(name):
     assert not any(improvements(paper).values()), improvements(paper)
     plus = Config.fromfile(str(ROOT / 'configs' / f'cyclegan_{name}_plus.py'))
     assert improvements(plus) == dict(unet=False, resize=True, attention=False,
-                                      residual=False, spectral_norm=False, diffaugment=False,
-                                      ema=True)
+                                      residual=False, spectral_norm=False, antialias=False,
+                                      diffaugment=False, ema=True)
     assert plus.train_dataloader.dataset.data_root == paper.train_dataloader.dataset.data_root
     assert plus.default_hooks.checkpoint.save_best == 'FID_a2b'
     assert plus.default_hooks.checkpoint.rule == 'less'
@@ -120,8 +121,8 @@ def test_the_demo_config_is_the_paper_demo_plus_measured_improvements():
     assert not any(improvements(paper).values()), improvements(paper)
     assert paper.model.discriminator.get('n_layers', 3) == 3
     assert improvements(demo) == dict(unet=True, resize=False, attention=False,
-                                      residual=False, spectral_norm=False, diffaugment=False,
-                                      ema=True)
+                                      residual=False, spectral_norm=False, antialias=False,
+                                      diffaugment=False, ema=True)
     assert demo.model.generator.num_downs == 6 and 'n_blocks' not in demo.model.generator
     assert demo.model.batch_generator_calls and demo.model.batch_discriminator_calls
     assert {w['type'] for w in demo.optim_wrapper.values() if isinstance(w, dict)} \

@@ -78,6 +78,9 @@ SWITCHES = {
                                                       policy='translation'))), []),
     'sn': ('spectral normalisation in the discriminators (Miyato et al. 2018)',
            dict(model=dict(discriminator=dict(spectral_norm=True))), []),
+    'aa': ('anti-aliased downsampling in the discriminators: a binomial blur before each '
+           'stride-2 convolution after the first (Zhang 2019)',
+           dict(model=dict(discriminator=dict(antialias=True))), []),
     'd34': ('a 34x34 PatchGAN (n_layers=2): at 64x64 the 70x70 one sees the whole image',
             dict(model=dict(discriminator=dict(n_layers=2))), []),
     'hinge': ('the hinge GAN loss instead of LSGAN',

@@ -9,7 +9,7 @@ depend on it, it depends on none of them. Reads:
 * MMagic's CycleGAN (``generators.<domain>.model.0.conv.weight`` ...).
 
 The architecture (ResNet or U-Net, ngf, blocks or levels, channels, norm, dropout, padding,
-upsampling, attention, residual; a discriminator's spectral norm) is read off key names and shapes; the config MMEngine stored in a checkpoint's meta is read
+upsampling, attention, residual; a discriminator's spectral norm and anti-aliasing) is read off key names and shapes; the config MMEngine stored in a checkpoint's meta is read
 with a literal-only parser, never executed.
 """
 import ast
@@ -237,7 +237,8 @@ def infer_discriminator_config(state: Mapping) -> dict:
         convs = _conv_weights(state)
         return dict(type='PatchDiscriminator', in_channels=state['model.0.weight'].shape[1],
                     ndf=state['model.0.weight'].shape[0], n_layers=len(convs) - 2,
-                    norm=infer_norm(state, convs[1]), spectral_norm=spectral)
+                    norm=infer_norm(state, convs[1]), spectral_norm=spectral,
+                    antialias='blur_kernel' in state)
     if layout == 'pixel':
         return dict(type='PixelDiscriminator', in_channels=state['net.0.weight'].shape[1],
                     ndf=state['net.0.weight'].shape[0], norm=infer_norm(state, 'net.2.weight'),

@@ -140,6 +140,9 @@ def discriminator_to_mmagic(state: Mapping) -> 'OrderedDict[str, torch.Tensor]':
         raise CheckpointError(f'MMagic has no counterpart of our {cfg["type"]}')
     if cfg['spectral_norm']:
         raise CheckpointError("MMagic's CycleGAN discriminator has no spectral normalisation")
+    if cfg['antialias']:
+        raise CheckpointError("MMagic's CycleGAN discriminator has no anti-aliased "
+                              'downsampling (antialias=True)')
     state = _reverse_colours(state, 'model.0', None)
     return _rename(state, patch_conv_pairs(cfg['n_layers']), to_mmagic=True, bare_last=True)
 

@@ -221,6 +221,67 @@ def test_spectral_norm_model_refuses_foreign_layouts():
                     if k.endswith('_extra_state')}}, strict=True)
 
 
+# ------------------------------------------------------ anti-aliased downsampling
+def test_the_blur_removes_the_period_2_pattern_and_keeps_flat_maps():
+    """[1, 2, 1] answers 0 at the Nyquist frequency: a period-2 checkerboard blurs to exactly
+    0 (its reflect-padded border too), a constant map stays itself."""
+    from cyclegan_plugin.models.discriminators.patch_discriminator import blur
+    kernel = PatchDiscriminator(ndf=4, antialias=True).blur_kernel
+    i = torch.arange(10)
+    checker = ((-1.0) ** (i[:, None] + i[None, :])).expand(2, 3, 10, 10)
+    assert torch.equal(blur(checker, kernel), torch.zeros_like(checker))
+    flat = torch.full((1, 2, 7, 9), 0.3)
+    torch.testing.assert_close(blur(flat, kernel), flat)
+
+
+@pytest.mark.parametrize('n_layers', [2, 3])
+def test_antialias_blurs_the_input_of_each_strided_convolution_after_the_first(n_layers):
+    """With the paper network's weights, every convolution sees what the layer before it
+    gave, blurred exactly before the stride-2 convolutions that follow the first; the
+    first reads the image as it is, so a checkerboard still reaches the judgement."""
+    from cyclegan_plugin.models.discriminators.patch_discriminator import blur
+    torch.manual_seed(0)
+    paper = PatchDiscriminator(ndf=4, n_layers=n_layers)
+    net = PatchDiscriminator(ndf=4, n_layers=n_layers, antialias=True)
+    assert set(net.state_dict()) - set(paper.state_dict()) == {'blur_kernel'}
+    net.load_state_dict({**paper.state_dict(), 'blur_kernel': net.blur_kernel})
+    seen = {}
+    for i, layer in enumerate(net.model):
+        layer.register_forward_pre_hook(
+            lambda m, args, i=i: seen.__setitem__(i, args[0].clone()))
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        out = net(x)
+        assert out.shape == paper(x).shape and not torch.allclose(out, paper(x))
+        strided = [i for i, m in enumerate(net.model)
+                   if isinstance(m, nn.Conv2d) and m.stride[0] == 2]
+        assert strided[0] == 0 and len(strided) == n_layers
+        torch.testing.assert_close(seen[0], x)
+        for i in range(1, len(net.model)):
+            before = net.model[i - 1](seen[i - 1].clone())
+            expected = blur(before, net.blur_kernel) if i in strided else before
+            torch.testing.assert_close(seen[i], expected)
+        i = torch.arange(32)
+        checker = 0.5 * (-1.0) ** (i[:, None] + i[None, :])
+        assert not torch.allclose(net(torch.zeros(1, 3, 32, 32)), net(checker.expand(1, 3, 32, 32)))
+
+
+def test_antialias_is_read_from_its_key_and_refused_by_foreign_layouts():
+    net = PatchDiscriminator(ndf=4, n_layers=2, antialias=True, spectral_norm=True)
+    cfg = layout.infer_discriminator_config(net.state_dict())
+    assert cfg['antialias'] is True and cfg['spectral_norm'] is True
+    PatchDiscriminator(**{k: v for k, v in cfg.items() if k != 'type'}).load_state_dict(
+        net.state_dict(), strict=True)
+    assert layout.infer_discriminator_config(
+        PatchDiscriminator(ndf=4).state_dict())['antialias'] is False
+    ours = model_state(discriminator=dict(type='PatchDiscriminator', ndf=4, n_layers=2,
+                                          antialias=True))
+    assert_foreign_layouts_refused(ours, r'discriminators.b uses anti-aliased downsampling',
+                                   'anti-aliased')
+    assert set(mmagic.ours_to_mmagic(ours, discriminators=False))
+    assert layout.infer_model_config(ours)['discriminator']['antialias'] is True
+
+
 # -------------------------------------------------------------------- DiffAugment
 def test_diffaugment_translation_shifts_with_a_zero_border():
     torch.manual_seed(0)

@@ -1,7 +1,7 @@
 """The opt-in improvements through the real tools: tools/train.py with every switch on
-(resize-convolutions, spectral norm, DiffAugment, the generators' EMA), checkpoints that hold
-the average where translation reads it, exact resume, and translation / export of the
-result."""
+(resize-convolutions, spectral norm, anti-aliased discriminators, DiffAugment, the
+generators' EMA), checkpoints that hold the average where translation reads it, exact
+resume, and translation / export of the result."""
 import pytest
 import torch
 
@@ -14,7 +14,8 @@ MOMENTUM = 0.25
 @pytest.fixture(scope='module')
 def config(tmp_path_factory):
     return str(tiny_demo_config(tmp_path_factory.mktemp('cfg'), f'''
-model = dict(generator=dict(upsample='nearest'), discriminator=dict(spectral_norm=True),
+model = dict(generator=dict(upsample='nearest'),
+             discriminator=dict(spectral_norm=True, antialias=True),
              disc_augment=dict(type='DiffAugment', policy='color,translation,cutout'))
 val_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
 test_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root))
@@ -57,6 +58,8 @@ def test_checkpoints_hold_the_generators_average(trained):
     assert not any(k.startswith(('module.discriminators', 'module.fake_'))
                    for k in last['ema_state_dict'])
     assert any(k.endswith('parametrizations.weight.original') for k in last['state_dict'])
+    assert {'discriminators.a.blur_kernel', 'discriminators.b.blur_kernel'} <= set(
+        last['state_dict'])
     assert last['state_dict']['fake_B_pool._extra_state'].shape[0] == 4
 
 

@@ -8,7 +8,20 @@ Networks", ICLR 2018): the discriminator stays 1-Lipschitz per layer, which keep
 gradients to the generators bounded and training steadier on small data sets. The weights
 are then stored as ``<conv>.parametrizations.weight.original`` (with the power iteration's
 ``_u`` / ``_v``), which the reference cannot load.
+
+``antialias=True`` (opt-in, not in the reference) low-passes the feature maps before every
+stride-2 convolution after the first with a fixed 3x3 binomial filter ([1, 2, 1] x [1, 2, 1]
+/ 16, reflect-padded): a strided convolution folds the frequencies above its new Nyquist
+limit, which the LeakyReLUs create, onto lower ones, so a one-pixel shift of the image
+changes the judgement (Zhang, "Making Convolutional Networks Shift-Invariant Again", ICML
+2019; blurring before the strided convolution is how StyleGAN2's discriminator downsamples,
+Karras et al., CVPR 2020). The first convolution reads the image unfiltered: a blur there
+would hide a generator's period-2 checkerboard from the discriminator. The filter is the
+buffer ``blur_kernel``: the convolutions keep the reference's keys, and the extra key tells
+a state dict's reader (and fails the reference's strict load).
 """
+import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
@@ -22,10 +35,10 @@ class PatchDiscriminator(nn.Module):
     """The reference NLayerDiscriminator: ``n_layers=3`` is the 70x70 PatchGAN ('basic')."""
 
     def __init__(self, in_channels=3, ndf=64, n_layers=3, norm='instance', spectral_norm=False,
-                 init_cfg=dict(type='normal', gain=0.02)):
+                 antialias=False, init_cfg=dict(type='normal', gain=0.02)):
         super().__init__()
         self.in_channels, self.ndf, self.n_layers = in_channels, ndf, n_layers
-        self.spectral_norm = spectral_norm
+        self.spectral_norm, self.antialias = spectral_norm, antialias
         bias = conv_bias(norm)
         seq = [nn.Conv2d(in_channels, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
         nf_mult = 1
@@ -37,12 +50,29 @@ class PatchDiscriminator(nn.Module):
                     make_norm(norm, ndf * nf_mult), nn.LeakyReLU(0.2, True)]
         seq += [nn.Conv2d(ndf * nf_mult, 1, 4, stride=1, padding=1)]
         self.model = nn.Sequential(*seq)
+        if antialias:
+            taps = torch.tensor([1., 2., 1.])
+            self.register_buffer('blur_kernel', torch.outer(taps, taps) / 16)
         if spectral_norm:
             add_spectral_norm(self)
         apply_init_cfg(self, init_cfg)
 
     def forward(self, x):
-        return self.model(x)
+        if not self.antialias:
+            return self.model(x)
+        for i, layer in enumerate(self.model):
+            if i > 0 and isinstance(layer, nn.Conv2d) and layer.stride[0] == 2:
+                x = blur(x, self.blur_kernel)
+            x = layer(x)
+        return x
+
+
+def blur(x, kernel):
+    """``x`` filtered channel by channel with the 2-D ``kernel`` (odd size), reflect-padded:
+    the same size out."""
+    channels, pad = x.shape[1], kernel.shape[-1] // 2
+    weight = kernel.to(x.dtype).expand(channels, 1, *kernel.shape)
+    return F.conv2d(F.pad(x, (pad,) * 4, mode='reflect'), weight, groups=channels)
 
 
 def add_spectral_norm(net: nn.Module) -> nn.Module:
