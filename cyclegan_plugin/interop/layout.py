@@ -9,8 +9,9 @@ depend on it, it depends on none of them. Reads:
 * MMagic's CycleGAN (``generators.<domain>.model.0.conv.weight`` ...).
 
 The architecture (ResNet or U-Net, ngf, blocks or levels, channels, norm, dropout, padding,
-upsampling, attention, residual; a discriminator's spectral norm and anti-aliasing) is read off key names and shapes; the config MMEngine stored in a checkpoint's meta is read
-with a literal-only parser, never executed.
+upsampling, attention, residual; a discriminator's spectral norm and anti-aliasing) is read
+off key names and shapes; the config MMEngine stored in a checkpoint's meta is read with a
+literal-only parser, never executed.
 """
 import ast
 import re

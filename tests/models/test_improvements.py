@@ -12,6 +12,7 @@ from cyclegan_plugin.interop.reference import ours_to_reference
 from cyclegan_plugin.io import CheckpointError
 from cyclegan_plugin.models import (DiffAugment, GeneratorEMA, PatchDiscriminator,
                                     PixelDiscriminator, ResnetGenerator)
+from cyclegan_plugin.models.discriminators.patch_discriminator import blur
 from cyclegan_plugin.models.generators.resnet_generator import ResizeConv
 from cyclegan_plugin.registry import MODELS
 
@@ -222,13 +223,17 @@ def test_spectral_norm_model_refuses_foreign_layouts():
 
 
 # ------------------------------------------------------ anti-aliased downsampling
+def checkerboard(size):
+    """A size x size map of +1 / -1 alternating in both directions: the period-2 pattern."""
+    i = torch.arange(size)
+    return (-1.0) ** (i[:, None] + i[None, :])
+
+
 def test_the_blur_removes_the_period_2_pattern_and_keeps_flat_maps():
     """[1, 2, 1] answers 0 at the Nyquist frequency: a period-2 checkerboard blurs to exactly
     0 (its reflect-padded border too), a constant map stays itself."""
-    from cyclegan_plugin.models.discriminators.patch_discriminator import blur
     kernel = PatchDiscriminator(ndf=4, antialias=True).blur_kernel
-    i = torch.arange(10)
-    checker = ((-1.0) ** (i[:, None] + i[None, :])).expand(2, 3, 10, 10)
+    checker = checkerboard(10).expand(2, 3, 10, 10)
     assert torch.equal(blur(checker, kernel), torch.zeros_like(checker))
     flat = torch.full((1, 2, 7, 9), 0.3)
     torch.testing.assert_close(blur(flat, kernel), flat)
@@ -239,7 +244,6 @@ def test_antialias_blurs_the_input_of_each_strided_convolution_after_the_first(n
     """With the paper network's weights, every convolution sees what the layer before it
     gave, blurred exactly before the stride-2 convolutions that follow the first; the
     first reads the image as it is, so a checkerboard still reaches the judgement."""
-    from cyclegan_plugin.models.discriminators.patch_discriminator import blur
     torch.manual_seed(0)
     paper = PatchDiscriminator(ndf=4, n_layers=n_layers)
     net = PatchDiscriminator(ndf=4, n_layers=n_layers, antialias=True)
@@ -261,9 +265,8 @@ def test_antialias_blurs_the_input_of_each_strided_convolution_after_the_first(n
             before = net.model[i - 1](seen[i - 1].clone())
             expected = blur(before, net.blur_kernel) if i in strided else before
             torch.testing.assert_close(seen[i], expected)
-        i = torch.arange(32)
-        checker = 0.5 * (-1.0) ** (i[:, None] + i[None, :])
-        assert not torch.allclose(net(torch.zeros(1, 3, 32, 32)), net(checker.expand(1, 3, 32, 32)))
+        checker = 0.5 * checkerboard(32).expand(1, 3, 32, 32)
+        assert not torch.allclose(net(torch.zeros(1, 3, 32, 32)), net(checker))
 
 
 def test_antialias_is_read_from_its_key_and_refused_by_foreign_layouts():

@@ -130,18 +130,24 @@ def test_a_variant_beats_the_first_only_when_better_on_every_goal():
             if line.startswith('| all |')] == ['yes']
 
 
+def variant_config(config, tmp_path, name):
+    """The config file ablate writes for the variant ``name`` of ``config``, read back, and
+    the train.py flags it adds."""
+    from mmengine.config import Config
+    ablate = load_tool('ablate')
+    overrides, flags = ablate.variant(name)
+    path = tmp_path / f"{name.replace('+', '_')}.py"
+    path.write_text(ablate.config_text(config, overrides, max_iters=4, log_interval=2))
+    return Config.fromfile(str(path)), flags
+
+
 def test_the_unet_switch_replaces_the_resnet_generator(config, tmp_path):
     """'unet' swaps the whole generator (no ResNet key survives the merge), and what it
     builds translates a demo-sized image to the same size."""
     import torch
-    from mmengine.config import Config
     from cyclegan_plugin.registry import MODELS
-    ablate = load_tool('ablate')
-    overrides, flags = ablate.variant('unet+bf16')
+    cfg, flags = variant_config(config, tmp_path, 'unet+bf16')
     assert flags == ['--amp', 'bfloat16']
-    path = tmp_path / 'unet.py'
-    path.write_text(ablate.config_text(config, overrides, max_iters=4, log_interval=2))
-    cfg = Config.fromfile(str(path))
     assert cfg.model.generator.type == 'UnetGenerator' and 'n_blocks' not in cfg.model.generator
     model = MODELS.build(cfg.model)
     G = model.generators['a2b']
@@ -158,13 +164,9 @@ def test_the_unet_switch_replaces_the_resnet_generator(config, tmp_path):
 def test_the_loss_weight_switches_reach_the_model(config, tmp_path, name, expected):
     """The loss-weight switches change the weights the built model uses, and only those;
     combined with 'unet' they keep the U-Net."""
-    from mmengine.config import Config
     from cyclegan_plugin.registry import MODELS
-    ablate = load_tool('ablate')
-    overrides, flags = ablate.variant(f'unet+{name}')
+    cfg, flags = variant_config(config, tmp_path, f'unet+{name}')
     assert flags == []
-    path = tmp_path / f'{name}.py'
-    path.write_text(ablate.config_text(config, overrides, max_iters=4, log_interval=2))
-    model = MODELS.build(Config.fromfile(str(path)).model)
+    model = MODELS.build(cfg.model)
     assert {k: getattr(model, k) for k in expected} == expected
     assert type(model.generators['a2b']).__name__ == 'UnetGenerator'
