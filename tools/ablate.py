@@ -83,6 +83,20 @@ SWITCHES = {
            dict(model=dict(discriminator=dict(antialias=True))), []),
     'd34': ('a 34x34 PatchGAN (n_layers=2): at 64x64 the 70x70 one sees the whole image',
             dict(model=dict(discriminator=dict(n_layers=2))), []),
+    'd4': ('a deeper PatchGAN (n_layers=4, the reference\'s --n_layers_D 4): more capacity '
+           'and a receptive field past the whole image',
+           dict(model=dict(discriminator=dict(n_layers=4))), []),
+    'dlr2': ('two time-scale update rule: the discriminators learn at twice the rate '
+             '(4e-4; Heusel et al. 2017)',
+             dict(optim_wrapper=dict(discriminators=dict(optimizer=dict(lr=0.0004)))), []),
+    'dlr4': ('the discriminators learn at four times the rate (8e-4)',
+             dict(optim_wrapper=dict(discriminators=dict(optimizer=dict(lr=0.0008)))), []),
+    'glr05': ('the generators learn at half the rate (1e-4); with dlr2, the two time-scale '
+              'rates of SAGAN (Zhang et al. 2019: 1e-4 and 4e-4)',
+              dict(optim_wrapper=dict(generators=dict(optimizer=dict(lr=0.0001)))), []),
+    'lr2': ('both learning rates doubled (4e-4): more learning in the same iterations',
+            dict(optim_wrapper=dict(generators=dict(optimizer=dict(lr=0.0004)),
+                                    discriminators=dict(optimizer=dict(lr=0.0004)))), []),
     'hinge': ('the hinge GAN loss instead of LSGAN',
               dict(model=dict(gan_loss=dict(gan_mode='hinge'))), []),
     'bf16': ('bf16 mixed precision (CPUs with native bf16, CUDA)', {}, ['--amp', 'bfloat16']),

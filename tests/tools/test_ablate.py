@@ -170,3 +170,36 @@ def test_the_loss_weight_switches_reach_the_model(config, tmp_path, name, expect
     model = MODELS.build(cfg.model)
     assert {k: getattr(model, k) for k in expected} == expected
     assert type(model.generators['a2b']).__name__ == 'UnetGenerator'
+
+
+@pytest.mark.parametrize('name,lr_g,lr_d,n_layers', [
+    ('dlr2', 2e-4, 4e-4, 3),
+    ('lr2', 4e-4, 4e-4, 3),
+    ('lr2+dlr4', 4e-4, 8e-4, 3),
+    ('glr05+dlr2', 1e-4, 4e-4, 3),
+    ('d4', 2e-4, 2e-4, 4),
+])
+def test_the_rate_and_depth_switches_reach_the_optimizers_and_networks(
+        config, tmp_path, name, lr_g, lr_d, n_layers):
+    """The two time-scale and doubled-rate switches set the rates the built Adam optimizers
+    start from (through --amp's wrappers too), the deeper PatchGAN gets one more stride-2
+    layer, and a 64x64 image still gets a patch map."""
+    import torch
+    from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
+    from cyclegan_plugin.engine.amp import use_amp
+    from cyclegan_plugin.registry import MODELS
+    cfg, flags = variant_config(config, tmp_path, f'unet+{name}+bf16')
+    assert flags == ['--amp', 'bfloat16']
+    optim_wrapper = cfg.optim_wrapper.to_dict()
+    use_amp(optim_wrapper, 'bfloat16')
+    model = MODELS.build(cfg.model)
+    constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
+        type=optim_wrapper.pop('constructor'), optim_wrapper_cfg=optim_wrapper))
+    wrappers = constructor(model)
+    rates = {k: [g['lr'] for g in w.optimizer.param_groups] for k, w in wrappers.items()}
+    assert rates == dict(generators=[lr_g], discriminators=[lr_d])
+    D = model.discriminators['a']
+    strided = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (2, 2)]
+    assert len(strided) == n_layers
+    with torch.no_grad():
+        assert D(torch.zeros(1, 3, 64, 64)).shape[-1] >= 2
