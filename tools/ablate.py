@@ -3,6 +3,7 @@
     python tools/ablate.py [--config configs/cyclegan_mini_horse2zebra_paper.py]
         [--variants paper resize ema diffaug sn bf16 resize+ema ...] [--seeds 0 1]
         [--budget-iters 3000 | --budget-seconds S] [--parallel 2] [--calibrate-iters 100]
+        [--calibrate-passes 2]
         [--work-dir work_dirs/ablate] [--reuse] [--json FILE] [--markdown FILE] [--debug]
 
 Why: an improvement that costs time must beat the paper's recipe at the same compute, not
@@ -10,9 +11,10 @@ at the same number of iterations. Each variant is the config plus switches (see
 ``SWITCHES``; ``a+b`` combines them). In one run on one machine:
 
 1. calibration: every variant trains ``--calibrate-iters`` iterations, its seconds per
-   iteration are read from the log (the median past the warm-up); a last round with fewer
-   variants than ``--parallel`` is filled with unmeasured copies, so that no variant is
-   calibrated alone on a quieter machine;
+   iteration are read from the log (the median past the warm-up), ``--calibrate-passes``
+   times (each pass in another order, so beside other neighbours) and averaged; a last round
+   with fewer variants than ``--parallel`` is filled with unmeasured copies, so that no
+   variant is calibrated alone on a quieter machine;
 2. the budget: ``--budget-seconds``, or the time the first variant (the paper's recipe)
    takes for ``--budget-iters`` iterations at its calibrated speed;
 3. every variant and seed trains ``budget / (its seconds per iteration)`` iterations (its
@@ -132,6 +134,11 @@ def parse_args(argv=None):
     parser.add_argument('--parallel', type=int, default=2, help='runs at a time')
     parser.add_argument('--threads', type=int,
                         help='torch threads per run (default: usable cores / --parallel)')
+    parser.add_argument('--calibrate-passes', type=int, default=2,
+                        help='calibrate every variant this many times, each pass in another '
+                             'order beside other neighbours, and use the mean (default: 2; '
+                             'variants of the same cost calibrated up to 9%% apart in one '
+                             'pass)')
     parser.add_argument('--calibrate-iters', type=int, default=100,
                         help='iterations of the speed calibration (default: %(default)s)')
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'ablate'))
@@ -169,6 +176,15 @@ def variant(name: str):
         overrides = merge(overrides, SWITCHES[part][1])
         flags += [f for f in SWITCHES[part][2] if f not in flags]
     return overrides, flags
+
+
+def calibration_order(names: list, p: int) -> list:
+    """The order of the ``p``-th calibration pass: the first as given; each later one
+    rotated by one and reversed, so that (two at a time) every variant gets another
+    neighbour and drift over the passes cancels: [a, b, c, d] -> [a, d, c, b]."""
+    if p % 2 == 0:
+        return list(names)
+    return list(reversed(names[1:] + names[:1]))
 
 
 def config_text(base_config: str, overrides: dict, max_iters: int, log_interval: int,
@@ -376,12 +392,17 @@ def main(argv=None):
     work = osp.abspath(args.work_dir)
 
     # 1. speed of each variant, under the same load as the runs
+    if args.calibrate_passes < 1:
+        raise ToolError(f'--calibrate-passes {args.calibrate_passes}: give 1 or more')
     calib_iters = max(args.calibrate_iters, 10)
     interval = max(1, calib_iters // 10)
-    jobs = [dict(kind='calibrate', variant=name, seed=args.seeds[0], flags=flags,
-                 dir=osp.join(work, 'calibrate', name.replace('+', '_')),
-                 config=config_text(args.config, overrides, calib_iters, interval, interval))
-            for name, (overrides, flags) in specs.items()]
+    jobs = [dict(kind='calibrate', variant=name, seed=args.seeds[0], flags=specs[name][1],
+                 dir=osp.join(work, 'calibrate' if p == 0 else f'calibrate_pass{p + 1}',
+                              name.replace('+', '_')),
+                 config=config_text(args.config, specs[name][0], calib_iters, interval,
+                                    interval))
+            for p in range(args.calibrate_passes)
+            for name in calibration_order(list(specs), p)]
     # a variant calibrated alone, in a last round the others left, would run faster than the
     # rest (no neighbour on the memory bus) and be given too many iterations: fill that round
     # with copies of the last variant, run a little longer, as load whose speed is not used
@@ -393,9 +414,15 @@ def main(argv=None):
              for i in range(fill)]
     calibrations = [r for r in run_jobs(jobs, args.parallel, env, 'calibrated', args.reuse)
                     if r['kind'] == 'calibrate']
-    speed = {r['variant']: r['seconds_per_iter'] for r in calibrations}
-    reused = sorted(r['variant'] for r in calibrations if r.get('reused'))
-    mixed = bool(reused) and len(reused) < len(calibrations)
+    measured = {name: [r['seconds_per_iter'] for r in calibrations if r['variant'] == name]
+                for name in specs}
+    speed = {name: statistics.mean(values) for name, values in measured.items()}
+    if args.calibrate_passes > 1:
+        for name, values in measured.items():
+            print(f'  speed of {name}: {" / ".join(f"{v:.4f}" for v in values)} -> '
+                  f'{speed[name]:.4f} s/iter', flush=True)
+    reused = sorted({r['variant'] for r in calibrations if r.get('reused')})
+    mixed = bool(reused) and not all(r.get('reused') for r in calibrations)
     if mixed:
         print(f'warning: --reuse kept the calibrations of {", ".join(reused)} and measured '
               'the others now: speeds measured at different times need not compare (the '
@@ -423,7 +450,8 @@ def main(argv=None):
     print(f'\n{table}\n')
     report = dict(command=command, machine=info, date=time.strftime('%Y-%m-%d'),
                   budget_seconds=budget, threads=threads, parallel=args.parallel,
-                  seconds_per_iter=speed, calibrated_at_different_times=mixed, rows=rows,
+                  seconds_per_iter=speed, calibrations=measured,
+                  calibrated_at_different_times=mixed, rows=rows,
                   switches={k: v[0] for k, v in SWITCHES.items()},
                   runs=[{k: v for k, v in r.items() if k not in ('config', 'reused')}
                         for r in runs])

@@ -74,7 +74,8 @@ def test_no_variant_is_calibrated_alone(config, tmp_path, capsys):
     out, work = tmp_path / 'ablation.json', tmp_path / 'work'
     assert ablate(['--config', config, '--variants', 'paper', '--seeds', '3',
                    '--budget-iters', '4', '--calibrate-iters', '10', '--parallel', '2',
-                   '--threads', '1', '--work-dir', str(work), '--json', str(out)]) == 0
+                   '--calibrate-passes', '1', '--threads', '1', '--work-dir', str(work),
+                   '--json', str(out)]) == 0
     from mmengine.config import Config
     load = Config.fromfile(str(work / 'calibrate' / '_load0' / 'config.py'))
     measured = Config.fromfile(str(work / 'calibrate' / 'paper' / 'config.py'))
@@ -84,6 +85,31 @@ def test_no_variant_is_calibrated_alone(config, tmp_path, capsys):
     assert list(report['seconds_per_iter']) == ['paper']
     assert [r['variant'] for r in report['runs']] == ['paper']
     assert capsys.readouterr().out.count('calibrated paper') == 1
+
+
+def test_every_variant_is_calibrated_twice_beside_other_neighbours(config, tmp_path, capsys):
+    """Two passes (the default): the second in another order, so two at a time each variant
+    has another neighbour; the budget uses the mean of its two speeds."""
+    ablate = load_tool('ablate')
+    assert ablate.calibration_order(list('abcd'), 0) == list('abcd')
+    assert ablate.calibration_order(list('abcd'), 1) == list('adcb')
+    pairs = [{tuple(sorted(order[i:i + 2])) for i in range(0, 4, 2)}
+             for order in (ablate.calibration_order(list('abcd'), p) for p in (0, 1))]
+    assert not pairs[0] & pairs[1]
+    main = tool_main('ablate')
+    out, work = tmp_path / 'ablation.json', tmp_path / 'work'
+    assert main(['--config', config, '--variants', 'paper', 'd34', '--seeds', '3',
+                 '--budget-iters', '4', '--calibrate-iters', '10', '--parallel', '2',
+                 '--threads', '1', '--work-dir', str(work), '--json', str(out)]) == 0
+    assert (work / 'calibrate' / 'd34').is_dir() and (work / 'calibrate_pass2' / 'd34').is_dir()
+    assert not (work / 'calibrate' / '_load0').exists()  # four jobs fill both rounds
+    report = json.loads(out.read_text())
+    for name in ('paper', 'd34'):
+        values = report['calibrations'][name]
+        assert len(values) == 2
+        assert report['seconds_per_iter'][name] == pytest.approx(sum(values) / 2)
+    assert capsys.readouterr().out.count('calibrated d34') == 2
+    assert main(['--config', config, '--calibrate-passes', '0']) == 2
 
 
 def test_unknown_switches_and_missing_data_are_errors(config, tmp_path, capsys):
