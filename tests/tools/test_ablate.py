@@ -211,7 +211,7 @@ def test_the_rate_and_depth_switches_reach_the_optimizers_and_networks(
     start from (through --amp's wrappers too), the deeper PatchGAN gets one more stride-2
     layer, and a 64x64 image still gets a patch map."""
     import torch
-    from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
+    from mmengine.optim import build_optim_wrapper
     from cyclegan_plugin.engine.amp import use_amp
     from cyclegan_plugin.registry import MODELS
     cfg, flags = variant_config(config, tmp_path, f'unet+{name}+bf16')
@@ -219,9 +219,7 @@ def test_the_rate_and_depth_switches_reach_the_optimizers_and_networks(
     optim_wrapper = cfg.optim_wrapper.to_dict()
     use_amp(optim_wrapper, 'bfloat16')
     model = MODELS.build(cfg.model)
-    constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
-        type=optim_wrapper.pop('constructor'), optim_wrapper_cfg=optim_wrapper))
-    wrappers = constructor(model)
+    wrappers = build_optim_wrapper(model, optim_wrapper)
     rates = {k: [g['lr'] for g in w.optimizer.param_groups] for k, w in wrappers.items()}
     assert rates == dict(generators=[lr_g], discriminators=[lr_d])
     D = model.discriminators['a']
