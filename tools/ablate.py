@@ -12,7 +12,7 @@ at the same number of iterations. Each variant is the config plus switches (see
 
 1. calibration: every variant trains ``--calibrate-iters`` iterations, its seconds per
    iteration are read from the log (the median past the warm-up), ``--calibrate-passes``
-   times (each pass in another order, so beside other neighbours) and averaged; a last round
+   times (alternating between two orders, so beside other neighbours) and averaged; a last round
    with fewer variants than ``--parallel`` is filled with unmeasured copies, so that no
    variant is calibrated alone on a quieter machine;
 2. the budget: ``--budget-seconds``, or the time the first variant (the paper's recipe)
@@ -135,8 +135,9 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int,
                         help='torch threads per run (default: usable cores / --parallel)')
     parser.add_argument('--calibrate-passes', type=int, default=2,
-                        help='calibrate every variant this many times, each pass in another '
-                             'order beside other neighbours, and use the mean (default: 2; '
+                        help='calibrate every variant this many times and use the mean; '
+                             'the passes alternate between the given order and another '
+                             '(other neighbours; default: 2; '
                              'variants of the same cost calibrated up to 9%% apart in one '
                              'pass)')
     parser.add_argument('--calibrate-iters', type=int, default=100,
@@ -179,9 +180,10 @@ def variant(name: str):
 
 
 def calibration_order(names: list, p: int) -> list:
-    """The order of the ``p``-th calibration pass: the first as given; each later one
-    rotated by one and reversed, so that (two at a time) every variant gets another
-    neighbour and drift over the passes cancels: [a, b, c, d] -> [a, d, c, b]."""
+    """The order of the ``p``-th calibration pass (from 0): the even passes as given, the
+    odd ones rotated by one and reversed, so that two at a time every variant gets another
+    neighbour than in the pass before and a drift over two passes cancels:
+    [a, b, c, d] -> [a, d, c, b]."""
     if p % 2 == 0:
         return list(names)
     return list(reversed(names[1:] + names[:1]))
