@@ -101,6 +101,14 @@ SWITCHES = {
                                     discriminators=dict(optimizer=dict(lr=0.0004)))), []),
     'hinge': ('the hinge GAN loss instead of LSGAN',
               dict(model=dict(gan_loss=dict(gan_mode='hinge'))), []),
+    'noresize': ("train at the test images' scale: no resize before the random crop (the "
+                 "reference's --load_size equal to --crop_size); the recipe's 1.125x "
+                 '(64 -> 72, as 256 -> 286) makes every stripe the networks learn 1.125x '
+                 'wider than the test zebras\'',
+                 dict(train_dataloader=dict(dataset=dict(pipeline=[
+                     dict(type='LoadImage', color_type='color'),
+                     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+                     dict(type='PackImage')]))), []),
     'bf16': ('bf16 mixed precision (CPUs with native bf16, CUDA)', {}, ['--amp', 'bfloat16']),
     'batched': ('batched generator and discriminator calls (the same maths)',
                 dict(model=dict(batch_generator_calls=True, batch_discriminator_calls=True)),

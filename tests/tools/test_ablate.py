@@ -227,3 +227,42 @@ def test_the_rate_and_depth_switches_reach_the_optimizers_and_networks(
     assert len(strided) == n_layers
     with torch.no_grad():
         assert D(torch.zeros(1, 3, 64, 64)).shape[-1] >= 2
+
+
+def test_the_noresize_switch_trains_on_the_images_as_the_test_reads_them(config, tmp_path):
+    """'noresize' drops the recipe's resize and crop: every training image (A and its random
+    B partner) is the file's pixels, or their mirror image, at the file's size, where the
+    recipe's pipeline scales them up before cropping."""
+    import random
+
+    import numpy as np
+    import torch
+    from mmengine.registry import init_default_scope
+    from cyclegan_plugin.io import read_image
+    from cyclegan_plugin.registry import DATASETS
+    init_default_scope('cyclegan_plugin')
+    random.seed(0)  # the B partners and the flips: the same draws on every run
+    np.random.seed(0)
+    cfg, flags = variant_config(config, tmp_path, 'unet+noresize')
+    assert flags == [] and cfg.model.generator.type == 'UnetGenerator'
+    paper, _ = variant_config(config, tmp_path, 'paper')
+    assert 'Resize' in [t['type'] for t in paper.train_dataloader.dataset.pipeline]
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    recipe = DATASETS.build(paper.train_dataloader.dataset)
+    flipped = {True: 0, False: 0}
+    for i in range(len(dataset)):
+        sample = dataset[i]
+        for key in ('A', 'B'):
+            img = sample['inputs'][f'img_{key}']
+            file = torch.tensor(read_image(sample['data_samples'][f'img_{key}_path']))
+            file = file.permute(2, 0, 1)
+            assert img.shape == file.shape
+            mirror = not torch.equal(img, file)
+            assert not mirror or torch.equal(img, file.flip(-1))
+            flipped[mirror] += 1
+        scaled = recipe[i]
+        original = torch.tensor(read_image(scaled['data_samples']['img_A_path']))
+        original = original.permute(2, 0, 1)
+        assert not (torch.equal(scaled['inputs']['img_A'], original)
+                    or torch.equal(scaled['inputs']['img_A'], original.flip(-1)))
+    assert flipped[True] and flipped[False]  # the flip stays: both kinds were drawn
