@@ -127,7 +127,15 @@ def test_the_demo_config_is_the_paper_demo_plus_measured_improvements():
     assert demo.model.batch_generator_calls and demo.model.batch_discriminator_calls
     assert {w['type'] for w in demo.optim_wrapper.values() if isinstance(w, dict)} \
         == {'mmengine.AmpOptimWrapper'}
-    # the same data, pipelines and metrics; more iterations for the time the paper's take
-    for key in ('train_dataloader', 'test_dataloader', 'test_evaluator', 'param_scheduler'):
+    # the same data, test pipeline and metrics; more iterations for the time the paper's take
+    for key in ('test_dataloader', 'test_evaluator', 'param_scheduler'):
         assert demo[key] == paper[key], key
+    # training at the test images' scale: the paper's pipeline without its resize and crop
+    train, paper_train = demo.train_dataloader.to_dict(), paper.train_dataloader.to_dict()
+    pipeline, paper_pipeline = train['dataset'].pop('pipeline'), paper_train['dataset'].pop(
+        'pipeline')
+    assert train == paper_train
+    assert [t['type'] for t in paper_pipeline] == [
+        'LoadImage', 'Resize', 'RandomCrop', 'RandomFlip', 'PackImage']
+    assert pipeline == [t for t in paper_pipeline if t['type'] not in ('Resize', 'RandomCrop')]
     assert demo.train_cfg.max_iters > paper.train_cfg.max_iters
