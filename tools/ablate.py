@@ -101,10 +101,9 @@ SWITCHES = {
                                     discriminators=dict(optimizer=dict(lr=0.0004)))), []),
     'hinge': ('the hinge GAN loss instead of LSGAN',
               dict(model=dict(gan_loss=dict(gan_mode='hinge'))), []),
-    'noresize': ("train at the test images' scale: no resize before the random crop (the "
-                 "reference's --load_size equal to --crop_size); the recipe's 1.125x "
-                 '(64 -> 72, as 256 -> 286) makes every stripe the networks learn 1.125x '
-                 'wider than the test zebras\'',
+    'noresize': ("train at the test images' scale: no resize and crop before the flip (the "
+                 "reference's --load_size equal to --crop_size); the recipe's 64 -> 72 (as "
+                 '256 -> 286) shows the networks zebras 1.125x larger than the test\'s',
                  dict(train_dataloader=dict(dataset=dict(pipeline=[
                      dict(type='LoadImage', color_type='color'),
                      dict(type='RandomFlip', prob=0.5, direction='horizontal'),
