@@ -249,20 +249,22 @@ def test_the_noresize_switch_trains_on_the_images_as_the_test_reads_them(config,
     assert 'Resize' in [t['type'] for t in paper.train_dataloader.dataset.pipeline]
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     recipe = DATASETS.build(paper.train_dataloader.dataset)
+
+    def pixels(path):  # the file as the pipeline packs it: uint8, channels first
+        return torch.tensor(read_image(path)).permute(2, 0, 1)
+
     flipped = {True: 0, False: 0}
     for i in range(len(dataset)):
         sample = dataset[i]
         for key in ('A', 'B'):
             img = sample['inputs'][f'img_{key}']
-            file = torch.tensor(read_image(sample['data_samples'][f'img_{key}_path']))
-            file = file.permute(2, 0, 1)
+            file = pixels(sample['data_samples'][f'img_{key}_path'])
             assert img.shape == file.shape
             mirror = not torch.equal(img, file)
             assert not mirror or torch.equal(img, file.flip(-1))
             flipped[mirror] += 1
         scaled = recipe[i]
-        original = torch.tensor(read_image(scaled['data_samples']['img_A_path']))
-        original = original.permute(2, 0, 1)
+        original = pixels(scaled['data_samples']['img_A_path'])
         assert not (torch.equal(scaled['inputs']['img_A'], original)
                     or torch.equal(scaled['inputs']['img_A'], original.flip(-1)))
     assert flipped[True] and flipped[False]  # the flip stays: both kinds were drawn
