@@ -229,6 +229,40 @@ def test_the_rate_and_depth_switches_reach_the_optimizers_and_networks(
         assert D(torch.zeros(1, 3, 64, 64)).shape[-1] >= 2
 
 
+def test_the_fused_switch_gives_both_optimizers_torchs_fused_adam(config, tmp_path):
+    """'fused' turns on torch's fused Adam in both optimizers (through --amp's wrappers too)
+    and changes nothing else: the same rates, and a step that moves every weight as the
+    loop's Adam does, to rounding."""
+    import copy
+
+    import torch
+    from mmengine.optim import build_optim_wrapper
+    from cyclegan_plugin.engine.amp import use_amp
+    from cyclegan_plugin.registry import MODELS
+    cfg, flags = variant_config(config, tmp_path, 'unet+fused+bf16')
+    assert flags == ['--amp', 'bfloat16']
+    optim_wrapper = cfg.optim_wrapper.to_dict()
+    use_amp(optim_wrapper, 'bfloat16')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    loop_model = copy.deepcopy(model)
+    wrappers = build_optim_wrapper(model, optim_wrapper)
+    for name, wrapper in wrappers.items():
+        groups = wrapper.optimizer.param_groups
+        assert [(g['fused'], g['lr'], g['betas']) for g in groups] == [(True, 2e-4, (0.5, 0.999))]
+        params = list(getattr(model, name).parameters())
+        loop_params = list(getattr(loop_model, name).parameters())
+        loop = torch.optim.Adam(loop_params, lr=2e-4, betas=(0.5, 0.999))
+        for _ in range(2):
+            for p, q in zip(params, loop_params):
+                p.grad = torch.randn_like(p)
+                q.grad = p.grad.clone()
+            wrapper.optimizer.step()
+            loop.step()
+        for p, q in zip(params, loop_params):
+            torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
+
+
 def test_the_noresize_switch_trains_on_the_images_as_the_test_reads_them(config, tmp_path):
     """'noresize' drops the recipe's resize and crop: every training image (A and its random
     B partner) is the file's pixels, or their mirror image, at the file's size, where the
