@@ -127,6 +127,11 @@ def test_the_demo_config_is_the_paper_demo_plus_measured_improvements():
     assert demo.model.batch_generator_calls and demo.model.batch_discriminator_calls
     assert {w['type'] for w in demo.optim_wrapper.values() if isinstance(w, dict)} \
         == {'mmengine.AmpOptimWrapper'}
+    # torch's fused Adam, with the paper's rates and betas
+    for group in ('generators', 'discriminators'):
+        optimizer = dict(demo.optim_wrapper[group].optimizer)
+        assert optimizer.pop('fused') is True
+        assert optimizer == paper.optim_wrapper[group].optimizer.to_dict()
     # the same data, test pipeline and metrics; more iterations for the time the paper's take
     for key in ('test_dataloader', 'test_evaluator', 'param_scheduler'):
         assert demo[key] == paper[key], key
