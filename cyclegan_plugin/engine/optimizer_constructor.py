@@ -10,6 +10,8 @@ Each key names a submodule of the model (``model.generators``...); its value is 
 optim-wrapper config (``type='AmpOptimWrapper'`` for mixed precision, which also works on
 CPUs with native bf16, see ``amp.py``; ``paramwise_cfg``...).
 """
+import warnings
+
 from mmengine.model import is_model_wrapper
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 from mmengine.registry import DefaultScope
@@ -45,5 +47,21 @@ class CycleGANOptimWrapperConstructor:
             # in our scope whatever the host's: an unprefixed 'Adam' or 'OptimWrapper' then
             # resolves through our registries to MMEngine's, never to a host's own
             with DefaultScope.overwrite_default_scope(SCOPE):
-                wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise)(module)
+                wrappers[name] = build_with_fused_fallback(
+                    lambda c: DefaultOptimWrapperConstructor(c, paramwise)(module), cfg, name)
         return OptimWrapperDict(**wrappers)
+
+
+def build_with_fused_fallback(build, cfg: dict, name: str):
+    """``build(cfg)``; where the optimizer asks for ``fused=True`` and this torch has no fused
+    kernel for the parameters' device (CPUs before torch 2.4), the same optimizer without it,
+    with a warning: fused Adam only changes the speed (its updates are the loop's to
+    rounding), so a config that asks for it still trains everywhere."""
+    try:
+        return build(cfg)
+    except RuntimeError as error:
+        if not cfg['optimizer'].get('fused') or 'fused' not in str(error):
+            raise
+        warnings.warn(f'optim_wrapper.{name}: fused=True is not supported here ({error}); '
+                      'training with the unfused optimizer (the same updates, slower)')
+        return build(dict(cfg, optimizer=dict(cfg['optimizer'], fused=False)))

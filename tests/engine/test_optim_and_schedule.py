@@ -1,4 +1,6 @@
 """The optimizer constructor and the reference's linear LR policy in MMEngine schedulers."""
+import warnings
+
 import pytest
 import torch
 from mmengine.optim import OptimWrapperDict, build_optim_wrapper
@@ -28,6 +30,44 @@ def test_one_adam_per_group_in_reference_order():
     assert d_params[0] is next(model.discriminators['b'].parameters())
     with pytest.raises(KeyError, match='no submodule'):
         build_optim_wrapper(model, dict(OPTIM, encoders=dict(optimizer=dict(type='Adam'))))
+
+
+def test_fused_adam_is_kept_where_torch_has_it_and_dropped_with_a_warning_where_not(
+        monkeypatch):
+    """A config asking for fused Adam trains on a torch without a fused kernel for the
+    parameters' device (CPUs before torch 2.4 raise at construction): the same Adam without
+    it, with a warning that names the group. Other construction errors still raise."""
+    fused = {k: dict(v, optimizer=dict(v['optimizer'], fused=True)) if isinstance(v, dict)
+             else v for k, v in OPTIM.items()}
+    model = MODELS.build(MODEL)
+    optim = build_optim_wrapper(model, fused)  # torch 2.13 fuses Adam on the CPU
+    assert [optim[k].optimizer.defaults['fused'] for k in ('generators', 'discriminators')] \
+        == [True, True]
+
+    adam_init = torch.optim.Adam.__init__
+
+    def old_torch(self, params, *args, fused=None, **kwargs):
+        if fused:
+            raise RuntimeError('`fused=True` requires all the params to be floating point '
+                               "Tensors of supported devices: ['cuda']")
+        adam_init(self, params, *args, fused=fused, **kwargs)
+    monkeypatch.setattr(torch.optim.Adam, '__init__', old_torch)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        optim = build_optim_wrapper(model, fused)
+    said = [str(w.message) for w in caught if 'fused=True is not supported' in str(w.message)]
+    assert [m.split(':')[0] for m in said] == ['optim_wrapper.generators',
+                                               'optim_wrapper.discriminators']
+    assert all('training with the unfused optimizer' in m for m in said)
+    for key in ('generators', 'discriminators'):
+        assert not optim[key].optimizer.defaults['fused']
+        assert optim[key].optimizer.defaults['lr'] == 2e-4
+
+    def broken(self, params, *args, **kwargs):
+        raise RuntimeError('out of memory')
+    monkeypatch.setattr(torch.optim.Adam, '__init__', broken)
+    with pytest.raises(RuntimeError, match='out of memory'):
+        build_optim_wrapper(model, fused)
 
 
 def reference_linear_factor(epoch_index, n_epochs, n_epochs_decay):
