@@ -109,7 +109,7 @@ SWITCHES = {
                      dict(type='RandomFlip', prob=0.5, direction='horizontal'),
                      dict(type='PackImage')]))), []),
     'fused': ("torch's fused Adam in both optimizers: one kernel a step, within an ulp of "
-              "the loop's updates (the U-Net's 15M parameters make the loop's Adam a fifth "
+              "the loop's updates (the two U-Nets' 15M parameters make the loop's Adam a fifth "
               'of an iteration on a CPU)',
               dict(optim_wrapper=dict(generators=dict(optimizer=dict(fused=True)),
                                       discriminators=dict(optimizer=dict(fused=True)))), []),

@@ -15,7 +15,7 @@
 #   (Yazici et al. 2019): less speckle, a quieter output;
 # - bf16 mixed precision where the CPU has it natively (fp32 with a warning elsewhere) and
 #   batched network calls (the same maths): the time they save buys more iterations;
-# - torch's fused Adam (the same updates to rounding): the U-Net's 15M parameters made the
+# - torch's fused Adam (the same updates to rounding): the two U-Nets' 15M parameters made the
 #   loop's Adam a fifth of an iteration. It makes each iteration 14% faster; the iterations it
 #   saves are not spent, as the tenth ablation's 16% more of them gave no more stripes.
 # 3891 iterations took the paper recipe's 3000 iterations' time on the ablation's machine
