@@ -2,7 +2,8 @@
 
     python tools/ablate.py [--config configs/cyclegan_mini_horse2zebra_paper.py]
         [--variants paper resize ema diffaug sn bf16 resize+ema ...] [--seeds 0 1]
-        [--budget-iters 3000 | --budget-seconds S] [--parallel 2] [--calibrate-iters 100]
+        [--budget-iters 3000 | --budget-seconds S | --iters N] [--parallel 2]
+        [--calibrate-iters 100]
         [--calibrate-passes 2]
         [--work-dir work_dirs/ablate] [--reuse] [--json FILE] [--markdown FILE] [--debug]
 
@@ -20,6 +21,10 @@ at the same number of iterations. Each variant is the config plus switches (see
 3. every variant and seed trains ``budget / (its seconds per iteration)`` iterations (its
    whole schedule: the learning rate decays to 0 over the second half), then
    ``tools/test.py`` scores it on the test set.
+
+``--iters N`` skips 1 and 2: every variant trains N iterations. That is equal time only
+for switches that cost nothing per iteration (loss weights, learning rates), and it takes
+the calibration's noise (5-9% between variants of the same cost) out of such comparisons.
 
 Runs are interleaved (variant after variant, seed after seed), ``--parallel`` at a time with
 ``cores / parallel`` threads each, so every variant trains under the same load. It prints a
@@ -67,6 +72,11 @@ SWITCHES = {
               dict(model=dict(lambda_identity=0.25)), []),
     'cyc5': ('half the cycle weight (lambda_A = lambda_B = 5; the identity loss, scaled by '
              'them, halves too)', dict(model=dict(lambda_A=5.0, lambda_B=5.0)), []),
+    'gan_a2': ("twice the weight of G_A's adversarial term (lambda_gan_A=2): horse -> zebra "
+               'asked for more against its cycle and identity terms; G_B\'s loss unchanged',
+               dict(model=dict(lambda_gan_A=2.0)), []),
+    'gan_a4': ("four times the weight of G_A's adversarial term (lambda_gan_A=4)",
+               dict(model=dict(lambda_gan_A=4.0)), []),
     'ema': ("the generators' moving average for test (Yazici et al. 2019), momentum 0.002",
             dict(custom_hooks=[EMA_HOOK]), []),
     'ema_fast': ("the generators' moving average, momentum 0.01 (a shorter memory)",
@@ -143,6 +153,10 @@ def parse_args(argv=None):
                         '(default: %(default)s)')
     budget.add_argument('--budget-seconds', type=float,
                         help='the budget in seconds of training per run')
+    budget.add_argument('--iters', type=int,
+                        help='every variant trains this many iterations, no calibration: '
+                        'equal time only for switches that cost nothing per iteration '
+                        '(loss weights, rates); the table says so')
     parser.add_argument('--parallel', type=int, default=2, help='runs at a time')
     parser.add_argument('--threads', type=int,
                         help='torch threads per run (default: usable cores / --parallel)')
@@ -382,30 +396,9 @@ def markdown_table(rows: list) -> str:
     return '\n'.join(lines)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise ToolError(f'config {args.config} does not exist: pass --config FILE')
-    import_plugin()
-    from mmengine.config import Config
-    data_root = Config.fromfile(args.config).get('data_root')
-    if data_root and not osp.isdir(osp.join(REPO, data_root) if not osp.isabs(data_root)
-                                   else data_root):
-        raise ToolError(f'the data set {data_root} of {args.config} is missing: build it with '
-                        f'`python tools/make_demo_data.py --out {data_root}` (make demo-data)')
-    specs = {name: variant(name) for name in args.variants}
-    info = machine_info()
-    threads = args.threads or max(1, info['usable_cores'] // args.parallel)
-    env = child_env(threads)
-    if any('--amp' in flags for _, flags in specs.values()) and not info['native_bf16']:
-        print('warning: this CPU has no native bf16: the bf16 variants train in fp32',
-              flush=True)
-    print(machine_line(info), flush=True)
-    print(f'{len(args.variants)} variants x {len(args.seeds)} seeds, {args.parallel} at a '
-          f'time, {threads} thread(s) each', flush=True)
-    work = osp.abspath(args.work_dir)
-
-    # 1. speed of each variant, under the same load as the runs
+def calibrate(args, specs, work, env):
+    """1. the speed of each variant under the same load as the runs, 2. the budget: (budget
+    seconds, speed, every pass's speeds, whether --reuse mixed calibrations of two times)."""
     if args.calibrate_passes < 1:
         raise ToolError(f'--calibrate-passes {args.calibrate_passes}: give 1 or more')
     calib_iters = max(args.calibrate_iters, 10)
@@ -443,16 +436,52 @@ def main(argv=None):
               "machine's speed drifts); leave out --reuse to calibrate all together",
               file=sys.stderr, flush=True)
 
-    # 2. the budget, 3. every variant and seed for the same wall time
+    # 2. the budget
     first = args.variants[0]
     budget = args.budget_seconds or args.budget_iters * speed[first]
     print(f'budget: {budget:.0f} s of training per run'
           + ('' if args.budget_seconds else f' ({first}: {args.budget_iters} iterations at '
              f'{speed[first]:.4f} s/iter)'), flush=True)
+    return budget, speed, measured, mixed
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.config):
+        raise ToolError(f'config {args.config} does not exist: pass --config FILE')
+    import_plugin()
+    from mmengine.config import Config
+    data_root = Config.fromfile(args.config).get('data_root')
+    if data_root and not osp.isdir(osp.join(REPO, data_root) if not osp.isabs(data_root)
+                                   else data_root):
+        raise ToolError(f'the data set {data_root} of {args.config} is missing: build it with '
+                        f'`python tools/make_demo_data.py --out {data_root}` (make demo-data)')
+    specs = {name: variant(name) for name in args.variants}
+    info = machine_info()
+    threads = args.threads or max(1, info['usable_cores'] // args.parallel)
+    env = child_env(threads)
+    if any('--amp' in flags for _, flags in specs.values()) and not info['native_bf16']:
+        print('warning: this CPU has no native bf16: the bf16 variants train in fp32',
+              flush=True)
+    print(machine_line(info), flush=True)
+    print(f'{len(args.variants)} variants x {len(args.seeds)} seeds, {args.parallel} at a '
+          f'time, {threads} thread(s) each', flush=True)
+    work = osp.abspath(args.work_dir)
+
+    if args.iters is not None:
+        if args.iters < 2:
+            raise ToolError(f'--iters {args.iters}: give 2 or more')
+        budget, speed, measured, mixed = None, {}, {}, False
+        iterations = {name: args.iters for name in specs}
+        print(f'{args.iters} iterations per run, not calibrated: equal iterations are equal '
+              'time only for switches that cost nothing per iteration', flush=True)
+    else:
+        budget, speed, measured, mixed = calibrate(args, specs, work, env)
+        iterations = {name: max(2, int(round(budget / speed[name]))) for name in specs}
     jobs = []
     for seed in args.seeds:
         for name, (overrides, flags) in specs.items():
-            iters = max(2, int(round(budget / speed[name])))
+            iters = iterations[name]
             jobs.append(dict(kind='train', variant=name, seed=seed, flags=flags, iters=iters,
                              dir=osp.join(work, name.replace('+', '_'), f'seed{seed}'),
                              config=config_text(args.config, overrides, iters,
@@ -474,8 +503,10 @@ def main(argv=None):
             json.dump(report, f, indent=2)
     if args.markdown:
         with open(args.markdown, 'w') as f:
-            f.write(f'{machine_line(info)}; {time.strftime("%Y-%m-%d")}; budget '
-                    f'{budget:.0f} s per run, {args.parallel} runs at a time, {threads} '
+            length = (f'{args.iters} iterations per run (not calibrated)' if budget is None
+                      else f'budget {budget:.0f} s per run')
+            f.write(f'{machine_line(info)}; {time.strftime("%Y-%m-%d")}; {length}, '
+                    f'{args.parallel} runs at a time, {threads} '
                     f'thread(s) each\n\n`{command}`\n\n{table}\n')
     return 0
 

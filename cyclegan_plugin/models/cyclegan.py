@@ -42,6 +42,11 @@ def _unwrap(net: nn.Module) -> nn.Module:
     return net.module if isinstance(net, nn.parallel.DistributedDataParallel) else net
 
 
+def _weighted(loss: torch.Tensor, weight: float) -> torch.Tensor:
+    """``loss * weight``; the paper's weight 1 multiplies nothing (the reference's graph)."""
+    return loss if weight == 1 else loss * weight
+
+
 def _uses_batch_norm(module: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
@@ -57,6 +62,11 @@ class CycleGAN(BaseModel):
         gan_loss: config of the adversarial loss (``GANLoss``).
         lambda_A, lambda_B: weights of the cycle losses A -> B -> A and B -> A -> B.
         lambda_identity: identity loss weight, relative to lambda_A / lambda_B (0 disables).
+        lambda_gan_A, lambda_gan_B: weights of the adversarial terms of G_A (D_A judging
+            fake_B) and of G_B (D_B judging fake_A); 1 in the paper and the reference. Each
+            changes only what its generator is asked for: a heavier ``lambda_gan_A`` asks
+            more of horse -> zebra against the cycle and identity terms and leaves G_B's
+            loss as it is.
         pool_size: size of each history pool of generated images (0: no pool).
         lambda_gp: weight of a WGAN-GP gradient penalty on the discriminators, used with
             ``gan_mode='wgangp'`` only; 0 (the default) adds none, as the reference's
@@ -88,6 +98,8 @@ class CycleGAN(BaseModel):
                  lambda_A: float = 10.0,
                  lambda_B: float = 10.0,
                  lambda_identity: float = 0.5,
+                 lambda_gan_A: float = 1.0,
+                 lambda_gan_B: float = 1.0,
                  pool_size: int = 50,
                  lambda_gp: float = 0.0,
                  batch_generator_calls: bool = False,
@@ -129,6 +141,7 @@ class CycleGAN(BaseModel):
         self.disc_augment = build(MODELS, disc_augment) if disc_augment else None
         self.lambda_A, self.lambda_B = lambda_A, lambda_B
         self.lambda_identity, self.lambda_gp = lambda_identity, lambda_gp
+        self.lambda_gan_A, self.lambda_gan_B = lambda_gan_A, lambda_gan_B
         # fake_B_pool feeds D_A, fake_A_pool feeds D_B (queried in that order)
         self.fake_B_pool = ImagePool(pool_size)
         self.fake_A_pool = ImagePool(pool_size)
@@ -188,8 +201,10 @@ class CycleGAN(BaseModel):
         # the frozen discriminators are called past any DDP wrapper: they get no gradient
         # here, and a DDP forward would wait for one
         D_A, D_B = (_unwrap(self.discriminators[d]) for d in ('b', 'a'))
-        losses['loss_G_A'] = self.gan_loss(D_A(self.augment(images['fake_B'])), True)
-        losses['loss_G_B'] = self.gan_loss(D_B(self.augment(images['fake_A'])), True)
+        losses['loss_G_A'] = _weighted(
+            self.gan_loss(D_A(self.augment(images['fake_B'])), True), self.lambda_gan_A)
+        losses['loss_G_B'] = _weighted(
+            self.gan_loss(D_B(self.augment(images['fake_A'])), True), self.lambda_gan_B)
         losses['loss_cycle_A'] = F.l1_loss(images['rec_A'], real_A) * self.lambda_A
         losses['loss_cycle_B'] = F.l1_loss(images['rec_B'], real_B) * self.lambda_B
         if lambda_idt > 0:

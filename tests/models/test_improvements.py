@@ -393,3 +393,39 @@ def test_models_are_unchanged_by_default():
     assert paper.disc_augment is None
     assert all(g.upsample == 'deconv' for g in paper.generators.values())
     assert not any(hasattr(m, 'parametrizations') for m in paper.discriminators.modules())
+    assert (paper.lambda_gan_A, paper.lambda_gan_B) == (1.0, 1.0)
+
+
+# --------------------------------------------------- adversarial weights per direction
+def test_adversarial_weights_per_direction_scale_their_own_term_only():
+    """lambda_gan_A weighs G_A's adversarial term (D_A judging fake_B) and nothing else:
+    every other term is the same, and G_B's gradient is the paper's to the bit, as fake_B
+    reaches G_B's loss only through the cycle."""
+    torch.manual_seed(0)
+    paper = MODELS.build(MODEL)
+    weighted = MODELS.build(dict(MODEL, lambda_gan_A=2.0))
+    weighted.load_state_dict(paper.state_dict())
+    g = torch.Generator().manual_seed(1)
+    real_A, real_B = (torch.rand(2, 3, 16, 16, generator=g) * 2 - 1 for _ in range(2))
+
+    def losses_and_grads(model):
+        model.zero_grad()
+        losses = model.generator_losses(real_A, real_B, model.forward_generators(real_A, real_B))
+        sum(losses.values()).backward()
+        grads = {d: [p.grad.clone() for p in model.generators[d].parameters()]
+                 for d in ('a2b', 'b2a')}
+        return {k: v.item() for k, v in losses.items()}, grads
+
+    paper_losses, paper_grads = losses_and_grads(paper)
+    losses, grads = losses_and_grads(weighted)
+    assert losses['loss_G_A'] == pytest.approx(2 * paper_losses['loss_G_A'], rel=1e-6)
+    assert {k: v for k, v in losses.items() if k != 'loss_G_A'} == {
+        k: v for k, v in paper_losses.items() if k != 'loss_G_A'}
+    assert all(torch.equal(a, b) for a, b in zip(grads['b2a'], paper_grads['b2a']))
+    assert not all(torch.equal(a, b) for a, b in zip(grads['a2b'], paper_grads['a2b']))
+    # and the other direction's weight, the same way
+    other = MODELS.build(dict(MODEL, lambda_gan_B=0.5))
+    other.load_state_dict(paper.state_dict())
+    other_losses, other_grads = losses_and_grads(other)
+    assert other_losses['loss_G_B'] == pytest.approx(0.5 * paper_losses['loss_G_B'], rel=1e-6)
+    assert all(torch.equal(a, b) for a, b in zip(other_grads['a2b'], paper_grads['a2b']))

@@ -112,6 +112,27 @@ def test_every_variant_is_calibrated_twice_beside_other_neighbours(config, tmp_p
     assert main(['--config', config, '--calibrate-passes', '0']) == 2
 
 
+def test_fixed_iterations_train_every_variant_alike_without_calibrating(config, tmp_path):
+    """--iters: no calibration run, every variant and seed trains exactly that many
+    iterations, and the JSON and Markdown say the length was fixed, not a time budget."""
+    ablate = tool_main('ablate')
+    out, md, work = tmp_path / 'ablation.json', tmp_path / 'ablation.md', tmp_path / 'work'
+    assert ablate(['--config', config, '--variants', 'paper', 'gan_a2', '--seeds', '3',
+                   '--iters', '5', '--parallel', '2', '--threads', '1',
+                   '--work-dir', str(work), '--json', str(out), '--markdown', str(md)]) == 0
+    assert not (work / 'calibrate').exists()
+    report = json.loads(out.read_text())
+    assert report['budget_seconds'] is None and report['seconds_per_iter'] == {}
+    assert {r['variant']: r['iters'] for r in report['runs']} == {'paper': 5, 'gan_a2': 5}
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(work / 'gan_a2' / 'seed3' / 'config.py'))
+    assert cfg.train_cfg.max_iters == 5 and cfg.model.lambda_gan_A == 2.0
+    assert '5 iterations per run (not calibrated)' in md.read_text()
+    assert ablate(['--config', config, '--iters', '1']) == 2
+    with pytest.raises(SystemExit):  # argparse: one length or the other
+        ablate(['--config', config, '--iters', '5', '--budget-iters', '5'])
+
+
 def test_unknown_switches_and_missing_data_are_errors(config, tmp_path, capsys):
     ablate = tool_main('ablate')
     assert ablate(['--config', config, '--variants', 'paper+wings']) == 2
@@ -186,6 +207,8 @@ def test_the_unet_switch_replaces_the_resnet_generator(config, tmp_path):
     ('idt25', dict(lambda_A=10.0, lambda_B=10.0, lambda_identity=0.25)),
     ('noidt', dict(lambda_A=10.0, lambda_B=10.0, lambda_identity=0.0)),
     ('cyc5', dict(lambda_A=5.0, lambda_B=5.0, lambda_identity=0.5)),
+    ('gan_a2', dict(lambda_A=10.0, lambda_B=10.0, lambda_gan_A=2.0, lambda_gan_B=1.0)),
+    ('gan_a4', dict(lambda_A=10.0, lambda_B=10.0, lambda_gan_A=4.0, lambda_gan_B=1.0)),
 ])
 def test_the_loss_weight_switches_reach_the_model(config, tmp_path, name, expected):
     """The loss-weight switches change the weights the built model uses, and only those;
