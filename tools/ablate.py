@@ -95,6 +95,15 @@ SWITCHES = {
            dict(model=dict(discriminator=dict(antialias=True))), []),
     'd34': ('a 34x34 PatchGAN (n_layers=2): at 64x64 the 70x70 one sees the whole image',
             dict(model=dict(discriminator=dict(n_layers=2))), []),
+    'dnone': ("discriminators without normalisation (discriminator.norm='none': no instance "
+              "norm and, as the reference builds it, no bias; the generators keep theirs): the "
+              "instance norm of the PatchGAN's inner layers divides out how strong a pattern "
+              'is, so it cannot ask for more contrast',
+              dict(model=dict(discriminator=dict(norm='none'))), []),
+    'dnone_a': ("D_B alone without normalisation (discriminator_overrides a: norm='none'): "
+                'the adversary of G_B, which turns zebras into horses; D_A, which asks G_A for '
+                'stripes, keeps its instance norm',
+                dict(model=dict(discriminator_overrides=dict(a=dict(norm='none')))), []),
     'd4': ('a deeper PatchGAN (n_layers=4, the reference\'s --n_layers_D 4): more capacity '
            'and a receptive field past the whole image',
            dict(model=dict(discriminator=dict(n_layers=4))), []),

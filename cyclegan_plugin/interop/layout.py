@@ -259,13 +259,20 @@ def infer_model_config(state: Mapping, norm: Optional[str] = None) -> dict:
         generator['in_channels'], generator['out_channels'] = (
             generator['out_channels'], generator['in_channels'])
     cfg = dict(type='CycleGAN', generator=generator)
+    discs = {}
     for name in ('b', 'a'):
         dstate = sub_state(state, f'discriminators.{name}')
         if dstate:
-            disc = infer_discriminator_config(dstate)
-            disc.pop('in_channels')
-            cfg['discriminator'] = disc
-            break
+            discs[name] = infer_discriminator_config(dstate)
+            discs[name].pop('in_channels')
+    if discs:
+        first, disc = next(iter(discs.items()))
+        cfg['discriminator'] = disc
+        # a discriminator built with discriminator_overrides: the keys where it differs
+        overrides = {name: {k: v for k, v in other.items() if disc.get(k) != v}
+                     for name, other in discs.items() if name != first and other != disc}
+        if overrides:
+            cfg['discriminator_overrides'] = overrides
     return cfg
 
 

@@ -10,7 +10,7 @@ fp32 it reproduces the reference's losses and updates. The fast paths (batched c
 channels_last, torch.compile) do the same maths in fewer or faster calls; mixed precision is
 the optimizer wrapper's business (``AmpOptimWrapper``, see engine/amp.py).
 """
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Mapping, Optional, Union
 
 import warnings
 
@@ -42,6 +42,23 @@ def _unwrap(net: nn.Module) -> nn.Module:
     return net.module if isinstance(net, nn.parallel.DistributedDataParallel) else net
 
 
+def _discriminator_overrides(overrides: Optional[Mapping]) -> Dict[str, dict]:
+    """``{'a': {...}, 'b': {...}}`` from ``discriminator_overrides``, checked."""
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - {'a', 'b'})
+    if unknown:
+        raise ValueError(f'discriminator_overrides: keys must be the domains judged, '
+                         f"'a' (D_B) or 'b' (D_A), got {unknown}")
+    out = {}
+    for domain in 'ab':
+        out[domain] = dict(overrides.get(domain) or {})
+        fixed = sorted({'in_channels', 'init_cfg'} & set(out[domain]))
+        if fixed:
+            raise ValueError(f'discriminator_overrides[{domain!r}] sets {fixed}: the channels '
+                             'follow the domain and init_cfg is shared; set it in discriminator')
+    return out
+
+
 def _weighted(loss: torch.Tensor, weight: float) -> torch.Tensor:
     """``loss * weight``; the paper's weight 1 multiplies nothing (the reference's graph)."""
     return loss if weight == 1 else loss * weight
@@ -59,6 +76,10 @@ class CycleGAN(BaseModel):
         generator: config of G_A (A -> B); G_B uses the same config with in/out channels
             swapped.
         discriminator: config of both discriminators (in_channels set per domain).
+        discriminator_overrides: keys that differ for one discriminator, by the domain it
+            judges: ``{'a': dict(norm='none')}`` changes D_B (it judges domain A images:
+            G_B's adversary), ``'b'`` changes D_A (G_A's). None (the reference): both are
+            built from ``discriminator``.
         gan_loss: config of the adversarial loss (``GANLoss``).
         lambda_A, lambda_B: weights of the cycle losses A -> B -> A and B -> A -> B.
         lambda_identity: identity loss weight, relative to lambda_A / lambda_B (0 disables).
@@ -94,6 +115,7 @@ class CycleGAN(BaseModel):
     def __init__(self,
                  generator: dict,
                  discriminator: dict,
+                 discriminator_overrides: Optional[Dict[str, dict]] = None,
                  gan_loss: dict = dict(type='GANLoss', gan_mode='lsgan'),
                  lambda_A: float = 10.0,
                  lambda_B: float = 10.0,
@@ -130,8 +152,11 @@ class CycleGAN(BaseModel):
             MODELS, dict(g_cfg, in_channels=out_nc, out_channels=in_nc, init_cfg=None))
         # discriminators.b (D_A) first: it is the reference's first D, also in the optimizer
         self.discriminators = nn.ModuleDict()
-        self.discriminators['b'] = build(MODELS, dict(d_cfg, in_channels=out_nc, init_cfg=None))
-        self.discriminators['a'] = build(MODELS, dict(d_cfg, in_channels=in_nc, init_cfg=None))
+        overrides = _discriminator_overrides(discriminator_overrides)
+        self.discriminators['b'] = build(MODELS, dict(d_cfg, **overrides['b'], in_channels=out_nc,
+                                                      init_cfg=None))
+        self.discriminators['a'] = build(MODELS, dict(d_cfg, **overrides['a'], in_channels=in_nc,
+                                                      init_cfg=None))
         for net in self.generators.values():
             apply_init_cfg(net, g_init)
         for net in self.discriminators.values():

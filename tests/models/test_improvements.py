@@ -429,3 +429,31 @@ def test_adversarial_weights_per_direction_scale_their_own_term_only():
     other_losses, other_grads = losses_and_grads(other)
     assert other_losses['loss_G_B'] == pytest.approx(0.5 * paper_losses['loss_G_B'], rel=1e-6)
     assert all(torch.equal(a, b) for a, b in zip(other_grads['a2b'], paper_grads['a2b']))
+
+
+# ------------------------------------------------------ one discriminator differs
+def test_discriminator_overrides_change_one_discriminator_and_are_read_back():
+    """discriminator_overrides={'a': ...} changes D_B (it judges domain A) and nothing else;
+    a checkpoint of such a model is read back to the same config and loads strictly."""
+    def norms(net):
+        return sum(isinstance(m, nn.InstanceNorm2d) for m in net.modules())
+
+    disc = dict(type='PatchDiscriminator', ndf=4, n_layers=2)
+    model = MODELS.build(dict(MODEL, discriminator=disc,
+                              discriminator_overrides=dict(a=dict(norm='none'))))
+    assert norms(model.discriminators['a']) == 0 and norms(model.discriminators['b']) == 2
+    # as the reference builds norm 'none': the convolutions before a norm lose their bias
+    biases = {d: sum(k.endswith('bias') for k in model.discriminators[d].state_dict())
+              for d in 'ab'}
+    assert biases == {'a': 2, 'b': 4}
+    cfg = layout.infer_model_config(model.state_dict())
+    assert cfg['discriminator']['norm'] == 'instance'
+    assert cfg['discriminator_overrides'] == {'a': {'norm': 'none'}}
+    MODELS.build(cfg).load_state_dict(model.state_dict(), strict=True)
+    # the same networks built without overrides: none are read back
+    plain = MODELS.build(dict(MODEL, discriminator=disc))
+    assert 'discriminator_overrides' not in layout.infer_model_config(plain.state_dict())
+    with pytest.raises(ValueError, match=r"'a' \(D_B\) or 'b' \(D_A\), got \['c'\]"):
+        MODELS.build(dict(MODEL, discriminator_overrides=dict(c=dict(norm='none'))))
+    with pytest.raises(ValueError, match='in_channels'):
+        MODELS.build(dict(MODEL, discriminator_overrides=dict(b=dict(in_channels=1))))

@@ -221,6 +221,21 @@ def test_the_loss_weight_switches_reach_the_model(config, tmp_path, name, expect
     assert type(model.generators['a2b']).__name__ == 'UnetGenerator'
 
 
+@pytest.mark.parametrize('name,norms', [('dnone', dict(a=0, b=0)), ('dnone_a', dict(a=0, b=3))])
+def test_the_discriminator_norm_switches_take_the_instance_norm_out(config, tmp_path, name,
+                                                                   norms):
+    """'dnone' builds both PatchGANs without instance norm, 'dnone_a' only D_B (the one
+    that judges domain A); the generators keep theirs."""
+    from torch import nn
+    from cyclegan_plugin.registry import MODELS
+    cfg, flags = variant_config(config, tmp_path, f'unet+{name}')
+    assert flags == []
+    model = MODELS.build(cfg.model)
+    assert {d: sum(isinstance(m, nn.InstanceNorm2d) for m in model.discriminators[d].modules())
+            for d in 'ab'} == norms
+    assert any(isinstance(m, nn.InstanceNorm2d) for m in model.generators['a2b'].modules())
+
+
 @pytest.mark.parametrize('name,lr_g,lr_d,n_layers', [
     ('dlr2', 2e-4, 4e-4, 3),
     ('lr2', 4e-4, 4e-4, 3),
