@@ -76,18 +76,9 @@ class CycleGAN(BaseModel):
         generator: config of G_A (A -> B); G_B uses the same config with in/out channels
             swapped.
         discriminator: config of both discriminators (in_channels set per domain).
-        discriminator_overrides: keys that differ for one discriminator, by the domain it
-            judges: ``{'a': dict(norm='none')}`` changes D_B (it judges domain A images:
-            G_B's adversary), ``'b'`` changes D_A (G_A's). None (the reference): both are
-            built from ``discriminator``.
         gan_loss: config of the adversarial loss (``GANLoss``).
         lambda_A, lambda_B: weights of the cycle losses A -> B -> A and B -> A -> B.
         lambda_identity: identity loss weight, relative to lambda_A / lambda_B (0 disables).
-        lambda_gan_A, lambda_gan_B: weights of the adversarial terms of G_A (D_A judging
-            fake_B) and of G_B (D_B judging fake_A); 1 in the paper and the reference. Each
-            changes only what its generator is asked for: a heavier ``lambda_gan_A`` asks
-            more of horse -> zebra against the cycle and identity terms and leaves G_B's
-            loss as it is.
         pool_size: size of each history pool of generated images (0: no pool).
         lambda_gp: weight of a WGAN-GP gradient penalty on the discriminators, used with
             ``gan_mode='wgangp'`` only; 0 (the default) adds none, as the reference's
@@ -110,18 +101,24 @@ class CycleGAN(BaseModel):
         disc_augment: config of a differentiable augmentation (``DiffAugment``) that every
             image shown to a discriminator goes through, real and fake, in both updates;
             None (the default, the reference) shows them as they are.
+        lambda_gan_A, lambda_gan_B: weights of the adversarial terms of G_A (D_A judging
+            fake_B) and of G_B (D_B judging fake_A); 1 in the paper and the reference. Each
+            changes only what its generator is asked for: a heavier ``lambda_gan_A`` asks
+            more of horse -> zebra against the cycle and identity terms and leaves G_B's
+            loss as it is.
+        discriminator_overrides: keys that differ for one discriminator, by the domain it
+            judges: ``{'a': dict(norm='none')}`` changes D_B (it judges domain A images:
+            G_B's adversary), ``'b'`` changes D_A (G_A's). None (the reference): both are
+            built from ``discriminator``.
     """
 
     def __init__(self,
                  generator: dict,
                  discriminator: dict,
-                 discriminator_overrides: Optional[Dict[str, dict]] = None,
                  gan_loss: dict = dict(type='GANLoss', gan_mode='lsgan'),
                  lambda_A: float = 10.0,
                  lambda_B: float = 10.0,
                  lambda_identity: float = 0.5,
-                 lambda_gan_A: float = 1.0,
-                 lambda_gan_B: float = 1.0,
                  pool_size: int = 50,
                  lambda_gp: float = 0.0,
                  batch_generator_calls: bool = False,
@@ -130,6 +127,9 @@ class CycleGAN(BaseModel):
                  compile: Union[bool, str, dict] = False,
                  nonfinite: str = 'raise',
                  disc_augment: Optional[dict] = None,
+                 lambda_gan_A: float = 1.0,
+                 lambda_gan_B: float = 1.0,
+                 discriminator_overrides: Optional[Dict[str, dict]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
