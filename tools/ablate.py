@@ -77,6 +77,11 @@ SWITCHES = {
                dict(model=dict(lambda_gan_A=2.0)), []),
     'gan_a4': ("four times the weight of G_A's adversarial term (lambda_gan_A=4)",
                dict(model=dict(lambda_gan_A=4.0)), []),
+    'pool0': ("no history pool (pool_size=0): the discriminators judge the generators' "
+              'latest images only', dict(model=dict(pool_size=0)), []),
+    'pool200': ('a history pool of 200 images a domain (the paper: 50; Shrivastava et al. '
+                '2017): older fakes, a slower-moving discriminator',
+                dict(model=dict(pool_size=200)), []),
     'ema': ("the generators' moving average for test (Yazici et al. 2019), momentum 0.002",
             dict(custom_hooks=[EMA_HOOK]), []),
     'ema_fast': ("the generators' moving average, momentum 0.01 (a shorter memory)",

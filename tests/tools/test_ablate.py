@@ -221,6 +221,14 @@ def test_the_loss_weight_switches_reach_the_model(config, tmp_path, name, expect
     assert type(model.generators['a2b']).__name__ == 'UnetGenerator'
 
 
+@pytest.mark.parametrize('name,size', [('unet', 50), ('pool0', 0), ('pool200', 200)])
+def test_the_pool_switches_set_both_history_pools(config, tmp_path, name, size):
+    from cyclegan_plugin.registry import MODELS
+    cfg, _ = variant_config(config, tmp_path, name)
+    model = MODELS.build(cfg.model)
+    assert (model.fake_A_pool.pool_size, model.fake_B_pool.pool_size) == (size, size)
+
+
 @pytest.mark.parametrize('name,norms', [('dnone', dict(a=0, b=0)), ('dnone_a', dict(a=0, b=3))])
 def test_the_discriminator_norm_switches_take_the_instance_norm_out(config, tmp_path, name,
                                                                    norms):
