@@ -102,8 +102,8 @@ SWITCHES = {
             dict(model=dict(discriminator=dict(n_layers=2))), []),
     'dnone': ("discriminators without normalisation (discriminator.norm='none': no instance "
               "norm and, as the reference builds it, no bias; the generators keep theirs): the "
-              "instance norm of the PatchGAN's inner layers divides out how strong a pattern "
-              'is, so it cannot ask for more contrast',
+              "instance norm of the PatchGAN's inner layers divides out most of how strong a "
+              'pattern is, so it hardly asks for more contrast',
               dict(model=dict(discriminator=dict(norm='none'))), []),
     'dnone_a': ("D_B alone without normalisation (discriminator_overrides a: norm='none'): "
                 'the adversary of G_B, which turns zebras into horses; D_A, which asks G_A for '

@@ -223,6 +223,7 @@ def test_the_loss_weight_switches_reach_the_model(config, tmp_path, name, expect
 
 @pytest.mark.parametrize('name,size', [('unet', 50), ('pool0', 0), ('pool200', 200)])
 def test_the_pool_switches_set_both_history_pools(config, tmp_path, name, size):
+    """'pool0' and 'pool200' size both pools of fakes; without them the config's 50 stays."""
     from cyclegan_plugin.registry import MODELS
     cfg, _ = variant_config(config, tmp_path, name)
     model = MODELS.build(cfg.model)
