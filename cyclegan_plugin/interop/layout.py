@@ -266,11 +266,11 @@ def infer_model_config(state: Mapping, norm: Optional[str] = None) -> dict:
             discs[name] = infer_discriminator_config(dstate)
             discs[name].pop('in_channels')
     if discs:
-        first, disc = next(iter(discs.items()))
+        disc = next(iter(discs.values()))
         cfg['discriminator'] = disc
         # a discriminator built with discriminator_overrides: the keys where it differs
         overrides = {name: {k: v for k, v in other.items() if disc.get(k) != v}
-                     for name, other in discs.items() if name != first and other != disc}
+                     for name, other in discs.items() if other != disc}
         if overrides:
             cfg['discriminator_overrides'] = overrides
     return cfg

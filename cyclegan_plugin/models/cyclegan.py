@@ -153,10 +153,9 @@ class CycleGAN(BaseModel):
         # discriminators.b (D_A) first: it is the reference's first D, also in the optimizer
         self.discriminators = nn.ModuleDict()
         overrides = _discriminator_overrides(discriminator_overrides)
-        self.discriminators['b'] = build(MODELS, dict(d_cfg, **overrides['b'], in_channels=out_nc,
-                                                      init_cfg=None))
-        self.discriminators['a'] = build(MODELS, dict(d_cfg, **overrides['a'], in_channels=in_nc,
-                                                      init_cfg=None))
+        for domain, channels in (('b', out_nc), ('a', in_nc)):
+            self.discriminators[domain] = build(
+                MODELS, dict(d_cfg, **overrides[domain], in_channels=channels, init_cfg=None))
         for net in self.generators.values():
             apply_init_cfg(net, g_init)
         for net in self.discriminators.values():
