@@ -66,6 +66,10 @@ SWITCHES = {
              'detail to the output',
              dict(model=dict(generator=dict(_delete_=True, type='UnetGenerator', num_downs=6,
                                             ngf=32))), []),
+    'fullres': ("the U-Net's full-resolution top level (full_res=True; Ronneberger et al. "
+                "2015 have one, pix2pix's U-Net not): thin legs and the outline drawn at full "
+                'resolution instead of by one transposed convolution from half resolution',
+                dict(model=dict(generator=dict(full_res=True))), []),
     'noidt': ('no identity loss (lambda_identity=0)', dict(model=dict(lambda_identity=0.0)),
               []),
     'idt25': ('half the identity weight (lambda_identity=0.25): less pull towards the input',
@@ -82,6 +86,10 @@ SWITCHES = {
     'pool200': ('a history pool of 200 images a domain (the paper: 50; Shrivastava et al. '
                 '2017): older fakes, a slower-moving discriminator',
                 dict(model=dict(pool_size=200)), []),
+    'decay75': ('the rate lowered linearly over the last 75% of the run (the paper: the last '
+                'half; ReferenceLinearLR decay_fraction=0.75): more iterations at a low rate',
+                dict(param_scheduler=[dict(type='cyclegan_plugin.ReferenceLinearLR',
+                                           by_epoch=False, decay_fraction=0.75)]), []),
     'ema': ("the generators' moving average for test (Yazici et al. 2019), momentum 0.002",
             dict(custom_hooks=[EMA_HOOK]), []),
     'ema_fast': ("the generators' moving average, momentum 0.01 (a shorter memory)",
@@ -171,6 +179,11 @@ def parse_args(argv=None):
                         help='every variant trains this many iterations, no calibration: '
                         'equal time only for switches that cost nothing per iteration '
                         '(loss weights, rates); the table says so')
+    parser.add_argument('--calibrate-only', action='store_true',
+                        help='calibrate, print the seconds per iteration and the iterations '
+                        'each variant would train in the budget, and stop (the JSON holds '
+                        'them; no run is trained): does a costlier switch fit the budget '
+                        'at a given length?')
     parser.add_argument('--parallel', type=int, default=2, help='runs at a time')
     parser.add_argument('--threads', type=int,
                         help='torch threads per run (default: usable cores / --parallel)')
@@ -482,6 +495,9 @@ def main(argv=None):
           f'time, {threads} thread(s) each', flush=True)
     work = osp.abspath(args.work_dir)
 
+    if args.iters is not None and args.calibrate_only:
+        raise ToolError('--calibrate-only measures the variants\' speed, --iters skips that: '
+                        'give one of them')
     if args.iters is not None:
         if args.iters < 2:
             raise ToolError(f'--iters {args.iters}: give 2 or more')
@@ -492,6 +508,20 @@ def main(argv=None):
     else:
         budget, speed, measured, mixed = calibrate(args, specs, work, env)
         iterations = {name: max(2, int(round(budget / speed[name]))) for name in specs}
+    command = 'python tools/ablate.py ' + ' '.join(argv if argv is not None else sys.argv[1:])
+    report = dict(command=command, machine=info, date=time.strftime('%Y-%m-%d'),
+                  budget_seconds=budget, threads=threads, parallel=args.parallel,
+                  seconds_per_iter=speed, calibrations=measured,
+                  calibrated_at_different_times=mixed)
+    if args.calibrate_only:
+        for name in specs:
+            print(f'  {name}: {speed[name]:.4f} s/iter, {iterations[name]} iterations in the '
+                  f'budget ({speed[name] / speed[args.variants[0]]:.3f}x the first\'s time '
+                  'per iteration)', flush=True)
+        if args.json:
+            with open(args.json, 'w') as f:
+                json.dump(dict(report, iterations=iterations), f, indent=2)
+        return 0
     jobs = []
     for seed in args.seeds:
         for name, (overrides, flags) in specs.items():
@@ -503,13 +533,8 @@ def main(argv=None):
     runs = run_jobs(jobs, args.parallel, env, 'trained', args.reuse)
     rows = summarise(runs, args.variants)
     table = markdown_table(rows)
-    command = 'python tools/ablate.py ' + ' '.join(argv if argv is not None else sys.argv[1:])
     print(f'\n{table}\n')
-    report = dict(command=command, machine=info, date=time.strftime('%Y-%m-%d'),
-                  budget_seconds=budget, threads=threads, parallel=args.parallel,
-                  seconds_per_iter=speed, calibrations=measured,
-                  calibrated_at_different_times=mixed, rows=rows,
-                  switches={k: v[0] for k, v in SWITCHES.items()},
+    report.update(rows=rows, switches={k: v[0] for k, v in SWITCHES.items()},
                   runs=[{k: v for k, v in r.items() if k not in ('config', 'reused')}
                         for r in runs])
     if args.json:

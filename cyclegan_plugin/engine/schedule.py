@@ -67,7 +67,9 @@ class ReferenceLinearLR(LRSchedulerMixin, _ParamScheduler):
 
     Left unset, ``n_epochs`` is half of the run ``[begin, end)`` (rounded down) and
     ``n_epochs_decay`` the rest: the paper's 100 + 100 of 200 epochs, and a full schedule for
-    any other length. Give both to pin them.
+    any other length. Give both to pin them. ``decay_fraction`` (opt-in; 0.5 is the paper)
+    is the share of the run the decay takes when they are left unset: 0.75 keeps the rate
+    constant for the first quarter only, 1 lowers it from the first epoch.
 
     In an iteration-based loop give it in epochs with ``by_epoch=True,
     convert_to_iter_based=True``: MMEngine then builds it with the training loader's length
@@ -80,7 +82,9 @@ class ReferenceLinearLR(LRSchedulerMixin, _ParamScheduler):
     def __init__(self, optimizer, n_epochs: Optional[int] = None,
                  n_epochs_decay: Optional[int] = None, epoch_length: int = 1,
                  begin: int = 0, end: Union[int, float] = INF, last_step: int = -1,
-                 by_epoch: bool = True, verbose: bool = False):
+                 by_epoch: bool = True, verbose: bool = False, decay_fraction: float = 0.5):
+        if not 0.0 <= decay_fraction <= 1.0:
+            raise ValueError(f'decay_fraction must lie in [0, 1], got {decay_fraction}')
         self.epoch_length = int(epoch_length)
         if self.epoch_length < 1:
             raise ValueError(f'epoch_length must be positive, got {epoch_length}')
@@ -91,7 +95,8 @@ class ReferenceLinearLR(LRSchedulerMixin, _ParamScheduler):
                 raise ValueError('ReferenceLinearLR needs n_epochs and n_epochs_decay, or an '
                                  'end (the run length MMEngine gives by default)')
             total = math.ceil((end - begin) / self.epoch_length)
-            n_epochs = total // 2 if n_epochs is None else n_epochs
+            if n_epochs is None:  # decay_fraction 0.5: total // 2, the paper's half
+                n_epochs = math.floor(total * (1.0 - decay_fraction))
             n_epochs_decay = total - n_epochs if n_epochs_decay is None else n_epochs_decay
         if n_epochs < 0 or n_epochs_decay < 0:
             raise ValueError(f'n_epochs and n_epochs_decay must be >= 0, got {n_epochs} and '

@@ -9,9 +9,9 @@ depend on it, it depends on none of them. Reads:
 * MMagic's CycleGAN (``generators.<domain>.model.0.conv.weight`` ...).
 
 The architecture (ResNet or U-Net, ngf, blocks or levels, channels, norm, dropout, padding,
-upsampling, attention, residual; a discriminator's spectral norm and anti-aliasing) is read
-off key names and shapes; the config MMEngine stored in a checkpoint's meta is read with a
-literal-only parser, never executed.
+upsampling, attention, residual, a U-Net's full-resolution level; a discriminator's spectral
+norm and anti-aliasing) is read off key names and shapes; the config MMEngine stored in a
+checkpoint's meta is read with a literal-only parser, never executed.
 """
 import ast
 import re
@@ -223,11 +223,15 @@ def _infer_resnet(state: Mapping) -> dict:
 
 def _infer_unet(state: Mapping) -> dict:
     first = state['model.model.0.weight']
-    blocks = {k.rsplit('.', 2)[0] for k in _conv_weights(state)}
+    # full_res: a 3x3 convolution at full resolution makes the output (ours, opt-in)
+    full_res = 'full_res_out.0.weight' in state
+    blocks = {k.rsplit('.', 2)[0] for k in _conv_weights(state) if k.startswith('model.')}
+    out_channels = (state['full_res_out.0.weight'].shape[0] if full_res
+                    else state['model.model.3.weight'].shape[1])
     return dict(type='UnetGenerator', in_channels=first.shape[1],
-                out_channels=state['model.model.3.weight'].shape[1], num_downs=len(blocks),
+                out_channels=out_channels, num_downs=len(blocks),
                 ngf=first.shape[0], norm=infer_norm(state, 'model.model.1.model.1.weight'),
-                use_dropout=False)
+                use_dropout=False, full_res=full_res)
 
 
 def infer_discriminator_config(state: Mapping) -> dict:

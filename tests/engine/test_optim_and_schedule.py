@@ -112,6 +112,21 @@ def test_reference_policy_follows_the_run_length():
         _lrs(dict(type='ReferenceLinearLR', by_epoch=False), 1)
 
 
+@pytest.mark.parametrize('fraction, n', [(0.75, 10), (1.0, 0), (0.0, 41), (0.5, 20)])
+def test_decay_fraction_sets_the_share_of_the_run_that_decays(fraction, n):
+    """decay_fraction f keeps the rate constant for floor(total * (1 - f)) iterations and
+    decays it over the rest by the reference's rule; 0.5 is the unpinned default exactly."""
+    total = 41
+    lrs = _lrs(dict(type='ReferenceLinearLR', by_epoch=False, end=total,
+                    decay_fraction=fraction), total)
+    assert lrs == pytest.approx(
+        [2e-4 * reference_linear_factor(i, n, total - n) for i in range(total)], rel=1e-12)
+    if fraction == 0.5:
+        assert lrs == _lrs(dict(type='ReferenceLinearLR', by_epoch=False, end=total), total)
+    with pytest.raises(ValueError, match='decay_fraction'):
+        _lrs(dict(type='ReferenceLinearLR', by_epoch=False, end=total, decay_fraction=1.5), 1)
+
+
 @pytest.mark.filterwarnings("ignore:Detected call of")
 def test_iteration_schedule_of_the_configs():
     """Iteration configs: constant for n iterations, then linear to 0 at the last one."""

@@ -46,9 +46,14 @@ GENERATORS = [
          norm='instance', use_dropout=False, padding_type='reflect', upsample='nearest',
          attention=False, residual=True),
     dict(type='UnetGenerator', in_channels=3, out_channels=3, num_downs=5, ngf=4,
-         norm='instance', use_dropout=False),
+         norm='instance', use_dropout=False, full_res=False),
     dict(type='UnetGenerator', in_channels=1, out_channels=2, num_downs=7, ngf=2,
-         norm='batch', use_dropout=False),
+         norm='batch', use_dropout=False, full_res=False),
+    # the opt-in full-resolution top level
+    dict(type='UnetGenerator', in_channels=3, out_channels=3, num_downs=6, ngf=4,
+         norm='instance', use_dropout=False, full_res=True),
+    dict(type='UnetGenerator', in_channels=1, out_channels=2, num_downs=5, ngf=6,
+         norm='none', use_dropout=False, full_res=True),
 ]
 
 

@@ -11,7 +11,7 @@ from cyclegan_plugin.interop import layout, mmagic
 from cyclegan_plugin.interop.reference import ours_to_reference
 from cyclegan_plugin.io import CheckpointError
 from cyclegan_plugin.models import (DiffAugment, GeneratorEMA, PatchDiscriminator,
-                                    PixelDiscriminator, ResnetGenerator)
+                                    PixelDiscriminator, ResnetGenerator, UnetGenerator)
 from cyclegan_plugin.models.discriminators.patch_discriminator import blur
 from cyclegan_plugin.models.generators.resnet_generator import ResizeConv
 from cyclegan_plugin.registry import MODELS
@@ -162,6 +162,56 @@ def test_attention_and_residual_checkpoints_are_read_and_foreign_layouts_refused
                                           residual=True))
     assert_foreign_layouts_refused(residual, r'residual output \(residual=True\)',
                                    'residual output')
+
+
+# ------------------------------------------------- the U-Net's full-resolution level
+def test_unet_full_res_adds_a_full_resolution_level_and_keeps_the_rest():
+    """full_res: the outermost up-convolution gives ngf // 2 maps at full resolution, a 3x3
+    convolution reads the input at full resolution, and a 3x3 convolution of both (then
+    tanh) is the output; every other layer, and its key, is pix2pix's U-Net's."""
+    torch.manual_seed(0)
+    net = UnetGenerator(num_downs=5, ngf=8, full_res=True)
+    paper = UnetGenerator(num_downs=5, ngf=8)
+    assert not paper.full_res and not hasattr(paper, 'full_res_out')
+    mine, theirs = net.state_dict(), paper.state_dict()
+    assert set(mine) - set(theirs) == {'full_res_in.0.weight', 'full_res_in.0.bias',
+                                       'full_res_out.0.weight', 'full_res_out.0.bias'}
+    assert set(theirs) == set(mine) - {k for k in mine if k.startswith('full_res_')}
+    assert mine['model.model.3.weight'].shape == (16, 4, 4, 4)  # 2 ngf -> ngf // 2 maps
+    assert theirs['model.model.3.weight'].shape == (16, 3, 4, 4)  # 2 ngf -> the image
+    assert all(mine[k].shape == theirs[k].shape for k in theirs if k != 'model.model.3.weight'
+               and not k.startswith('model.model.3.'))
+    x = torch.rand(2, 3, 32, 64) * 2 - 1
+    with torch.no_grad():
+        top = net.model(x)
+        assert top.shape == (2, 4, 32, 64) and top.min() >= 0  # ReLU'd full-resolution maps
+        out = net(x)
+        assert out.shape == (2, 3, 32, 64)
+        expected = torch.tanh(net.full_res_out[0](torch.cat(
+            [nn.functional.leaky_relu(net.full_res_in[0](x), 0.2), top], 1)))
+        assert torch.allclose(out, expected, atol=1e-6)
+    with pytest.raises(TypeError):
+        ResnetGenerator(full_res=True)  # a U-Net switch only
+
+
+def test_unet_full_res_checkpoints_are_read_translated_and_refused_by_foreign_layouts(
+        tmp_path):
+    from cyclegan_plugin.apis import init_model
+    torch.manual_seed(0)
+    net = UnetGenerator(num_downs=5, ngf=4, full_res=True).eval()
+    cfg = layout.infer_generator_config(net.state_dict())
+    assert cfg['full_res'] is True and cfg['num_downs'] == 5 and cfg['out_channels'] == 3
+    assert layout.infer_generator_config(UnetGenerator(num_downs=5, ngf=4).state_dict())[
+        'full_res'] is False
+    path = tmp_path / 'g.pth'
+    torch.save(net.state_dict(), path)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(init_model(str(path)).generators['a2b'](x), net(x))
+    ours = model_state(generator=dict(type='UnetGenerator', num_downs=5, ngf=4,
+                                      full_res=True))
+    assert_foreign_layouts_refused(ours, r'full-resolution top level \(full_res=True\)',
+                                   'UnetGenerator')
 
 
 # ---------------------------------------------------------- spectral normalisation

@@ -112,6 +112,28 @@ def test_every_variant_is_calibrated_twice_beside_other_neighbours(config, tmp_p
     assert main(['--config', config, '--calibrate-passes', '0']) == 2
 
 
+def test_calibrate_only_measures_the_speeds_and_trains_nothing(config, tmp_path, capsys):
+    """--calibrate-only: the variants are calibrated as for a run, the iterations each would
+    train in the budget are printed and stored, and no run is trained."""
+    ablate = tool_main('ablate')
+    out, work = tmp_path / 'calibration.json', tmp_path / 'work'
+    assert ablate(['--config', config, '--variants', 'paper', 'resize', '--seeds', '3',
+                   '--budget-iters', '6', '--calibrate-iters', '10', '--calibrate-passes', '1',
+                   '--parallel', '1', '--calibrate-only', '--work-dir', str(work),
+                   '--json', str(out)]) == 0
+    report = json.loads(out.read_text())
+    speed = report['seconds_per_iter']
+    assert report['budget_seconds'] == pytest.approx(6 * speed['paper'])
+    assert report['iterations'] == {
+        name: max(2, round(report['budget_seconds'] / speed[name])) for name in speed}
+    assert 'runs' not in report and not (work / 'paper').exists()
+    printed = capsys.readouterr().out
+    assert f"resize: {speed['resize']:.4f} s/iter, {report['iterations']['resize']} " \
+        'iterations in the budget' in printed
+    assert 'trained' not in printed
+    assert ablate(['--config', config, '--iters', '5', '--calibrate-only']) == 2
+
+
 def test_fixed_iterations_train_every_variant_alike_without_calibrating(config, tmp_path):
     """--iters: no calibration run, every variant and seed trains exactly that many
     iterations, and the JSON and Markdown say the length was fixed, not a time budget."""
@@ -203,6 +225,23 @@ def test_the_unet_switch_replaces_the_resnet_generator(config, tmp_path):
         assert G(torch.zeros(1, 3, 64, 64)).shape == (1, 3, 64, 64)
 
 
+def test_the_fullres_switch_gives_the_unet_its_full_resolution_level(config, tmp_path):
+    """'fullres' turns full_res on in the U-Net both generators are built from; the
+    discriminators and everything else stay the config's."""
+    import torch
+    from cyclegan_plugin.registry import MODELS
+    cfg, flags = variant_config(config, tmp_path, 'unet+fullres')
+    assert flags == [] and cfg.model.generator.full_res is True
+    model = MODELS.build(cfg.model)
+    for G in model.generators.values():
+        assert type(G).__name__ == 'UnetGenerator' and G.full_res
+        with torch.no_grad():
+            assert G(torch.zeros(1, 3, 64, 64)).shape == (1, 3, 64, 64)
+    plain = MODELS.build(variant_config(config, tmp_path, 'unet')[0].model)
+    assert not plain.generators['a2b'].full_res
+    assert model.discriminators.state_dict().keys() == plain.discriminators.state_dict().keys()
+
+
 @pytest.mark.parametrize('name,expected', [
     ('idt25', dict(lambda_A=10.0, lambda_B=10.0, lambda_identity=0.25)),
     ('noidt', dict(lambda_A=10.0, lambda_B=10.0, lambda_identity=0.0)),
@@ -243,6 +282,33 @@ def test_the_discriminator_norm_switches_take_the_instance_norm_out(config, tmp_
     assert {d: sum(isinstance(m, nn.InstanceNorm2d) for m in model.discriminators[d].modules())
             for d in 'ab'} == norms
     assert any(isinstance(m, nn.InstanceNorm2d) for m in model.generators['a2b'].modules())
+
+
+@pytest.mark.filterwarnings('ignore:Detected call of')
+@pytest.mark.parametrize('name,constant', [('unet', 2), ('decay75', 1)])
+def test_the_decay_switch_lowers_the_rate_over_its_share_of_the_run(config, tmp_path, name,
+                                                                      constant):
+    """'decay75' replaces the config's schedule with the reference's linear rule decaying
+    over the last 75% of the run (4 iterations here): constant for 1 iteration, where the
+    config's own keeps half (2)."""
+    import torch
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import PARAM_SCHEDULERS
+    from cyclegan_plugin.registry import MODELS
+    cfg, flags = variant_config(config, tmp_path, name)
+    assert flags == [] and cfg.train_cfg.max_iters == 4
+    model = MODELS.build(cfg.model)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper.to_dict())['generators']
+    (sched_cfg,) = cfg.param_scheduler
+    sched = PARAM_SCHEDULERS.build(dict(sched_cfg), default_args=dict(
+        optimizer=wrapper, end=cfg.train_cfg.max_iters))
+    lrs = []
+    for _ in range(4):
+        lrs.append(wrapper.optimizer.param_groups[0]['lr'])
+        sched.step()
+    decay = 4 - constant
+    assert lrs == pytest.approx(
+        [2e-4 * (1 - max(0, i + 1 - constant) / (decay + 1)) for i in range(4)], rel=1e-12)
 
 
 @pytest.mark.parametrize('name,lr_g,lr_d,n_layers', [

@@ -19,8 +19,9 @@ export_main = tool_main('export_onnx')
 @pytest.mark.parametrize('net,sizes', [
     (ResnetGenerator(ngf=8, n_blocks=2), [(64, 64), (33, 47), (301, 199), (9, 8)]),
     (UnetGenerator(num_downs=5, ngf=4), [(32, 32), (33, 47), (61, 40)]),
+    (UnetGenerator(num_downs=5, ngf=4, full_res=True), [(32, 32), (33, 47)]),
     (ResnetGenerator(ngf=8, n_blocks=1, upsample='nearest'), [(32, 32), (33, 47), (9, 8)]),
-], ids=['resnet', 'unet', 'resnet-resize-conv'])
+], ids=['resnet', 'unet', 'unet-full-res', 'resnet-resize-conv'])
 def test_onnx_matches_torch_on_any_size(net, sizes, tmp_path):
     torch.save(net.state_dict(), tmp_path / 'g.pth')
     out = tmp_path / 'g.onnx'
