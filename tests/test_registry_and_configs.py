@@ -72,7 +72,8 @@ def improvements(cfg) -> dict:
                 spectral_norm=bool(disc.get('spectral_norm')),
                 antialias=bool(disc.get('antialias')),
                 diffaugment=bool(cfg.model.get('disc_augment')),
-                ema=any(h.endswith('EMAHook') for h in hooks))
+                ema=any(h.endswith('EMAHook') for h in hooks),
+                full_res=bool(gen.get('full_res')))
 
 
 @pytest.mark.parametrize('name', PAPER_DATASETS)
@@ -84,7 +85,7 @@ def test_paper_configs_are_faithful_and_each_has_a_plus_config(name):
     plus = Config.fromfile(str(ROOT / 'configs' / f'cyclegan_{name}_plus.py'))
     assert improvements(plus) == dict(unet=False, resize=True, attention=False,
                                       residual=False, spectral_norm=False, antialias=False,
-                                      diffaugment=False, ema=True)
+                                      diffaugment=False, ema=True, full_res=False)
     assert plus.train_dataloader.dataset.data_root == paper.train_dataloader.dataset.data_root
     assert plus.default_hooks.checkpoint.save_best == 'FID_a2b'
     assert plus.default_hooks.checkpoint.rule == 'less'
@@ -122,7 +123,7 @@ def test_the_demo_config_is_the_paper_demo_plus_measured_improvements():
     assert paper.model.discriminator.get('n_layers', 3) == 3
     assert improvements(demo) == dict(unet=True, resize=False, attention=False,
                                       residual=False, spectral_norm=False, antialias=False,
-                                      diffaugment=False, ema=True)
+                                      diffaugment=False, ema=True, full_res=True)
     assert demo.model.generator.num_downs == 6 and 'n_blocks' not in demo.model.generator
     assert demo.model.batch_generator_calls and demo.model.batch_discriminator_calls
     assert {w['type'] for w in demo.optim_wrapper.values() if isinstance(w, dict)} \
