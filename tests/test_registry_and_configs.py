@@ -126,6 +126,8 @@ def test_the_demo_config_is_the_paper_demo_plus_measured_improvements():
                                       diffaugment=False, ema=True, full_res=True)
     assert demo.model.generator.num_downs == 6 and 'n_blocks' not in demo.model.generator
     assert demo.model.batch_generator_calls and demo.model.batch_discriminator_calls
+    # no history pool (the reference's --pool_size 0); the paper demo keeps the paper's 50
+    assert (demo.model.pool_size, paper.model.pool_size) == (0, 50)
     assert {w['type'] for w in demo.optim_wrapper.values() if isinstance(w, dict)} \
         == {'mmengine.AmpOptimWrapper'}
     # torch's fused Adam, with the paper's rates and betas
