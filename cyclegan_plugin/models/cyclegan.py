@@ -79,6 +79,11 @@ class CycleGAN(BaseModel):
         gan_loss: config of the adversarial loss (``GANLoss``).
         lambda_A, lambda_B: weights of the cycle losses A -> B -> A and B -> A -> B.
         lambda_identity: identity loss weight, relative to lambda_A / lambda_B (0 disables).
+        lambda_identity_A, lambda_identity_B: the identity weight of one generator, in place
+            of ``lambda_identity`` for it: ``_A`` weighs G_A's term (G_A(real_B) against
+            real_B, the reference's ``loss_idt_A``), ``_B`` G_B's; None (the default, the
+            reference) takes ``lambda_identity`` for both. 0 drops that term and the
+            translation it needs.
         pool_size: size of each history pool of generated images (0: no pool).
         lambda_gp: weight of a WGAN-GP gradient penalty on the discriminators, used with
             ``gan_mode='wgangp'`` only; 0 (the default) adds none, as the reference's
@@ -106,6 +111,12 @@ class CycleGAN(BaseModel):
             changes only what its generator is asked for: a heavier ``lambda_gan_A`` asks
             more of horse -> zebra against the cycle and identity terms and leaves G_B's
             loss as it is.
+        cycle_noise: the standard deviation of Gaussian noise added, in training, to fake_B
+            and fake_A where the other generator reads them back (the cycle; the
+            discriminators and the outputs see them clean), in the [-1, 1] image scale. A
+            generator can hide what the cycle loss needs (the horse's colour in a zebra) in a
+            low-amplitude signal the discriminator overlooks (Chu et al. 2017); noise
+            drowns that signal (Bashkirova et al. 2019). 0 (the default): the reference.
         discriminator_overrides: keys that differ for one discriminator, by the domain it
             judges: ``{'a': dict(norm='none')}`` changes D_B (it judges domain A images:
             G_B's adversary), ``'b'`` changes D_A (G_A's). None (the reference): both are
@@ -130,6 +141,9 @@ class CycleGAN(BaseModel):
                  lambda_gan_A: float = 1.0,
                  lambda_gan_B: float = 1.0,
                  discriminator_overrides: Optional[Dict[str, dict]] = None,
+                 lambda_identity_A: Optional[float] = None,
+                 lambda_identity_B: Optional[float] = None,
+                 cycle_noise: float = 0.0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -138,9 +152,14 @@ class CycleGAN(BaseModel):
             data_preprocessor = build(MODELS, data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         in_nc, out_nc = generator.get('in_channels', 3), generator.get('out_channels', 3)
-        if lambda_identity > 0 and in_nc != out_nc:
+        # the identity weight of G_A's term (loss_idt_A) and of G_B's (loss_idt_B)
+        self.lambda_idt_A, self.lambda_idt_B = (
+            lambda_identity if w is None else float(w)
+            for w in (lambda_identity_A, lambda_identity_B))
+        if max(self.lambda_idt_A, self.lambda_idt_B) > 0 and in_nc != out_nc:
             raise ValueError('the identity loss needs in_channels == out_channels '
-                             f'(got {in_nc} and {out_nc}): set lambda_identity=0')
+                             f'(got {in_nc} and {out_nc}): set lambda_identity=0 (and '
+                             'lambda_identity_A / lambda_identity_B, where given)')
         # Built as the reference does: G_A, G_B, D_A, D_B with PyTorch's default init, then
         # re-initialised in that order, so a seeded build gives the reference's weights.
         g_cfg, d_cfg = dict(generator), dict(discriminator)
@@ -166,6 +185,9 @@ class CycleGAN(BaseModel):
         self.lambda_A, self.lambda_B = lambda_A, lambda_B
         self.lambda_identity, self.lambda_gp = lambda_identity, lambda_gp
         self.lambda_gan_A, self.lambda_gan_B = lambda_gan_A, lambda_gan_B
+        if cycle_noise < 0:
+            raise ValueError(f'cycle_noise is a standard deviation: >= 0, got {cycle_noise}')
+        self.cycle_noise = float(cycle_noise)
         # fake_B_pool feeds D_A, fake_A_pool feeds D_B (queried in that order)
         self.fake_B_pool = ImagePool(pool_size)
         self.fake_A_pool = ImagePool(pool_size)
@@ -196,32 +218,50 @@ class CycleGAN(BaseModel):
 
     # ------------------------------------------------------------------ generators
     def forward_generators(self, real_A, real_B, identity=True) -> Dict[str, torch.Tensor]:
+        """fake_B, rec_A, fake_A, rec_B and the identity images ``identity`` asks for:
+        True / False for both, or a pair (idt_A, idt_B)."""
         G_A, G_B = self.generators['a2b'], self.generators['b2a']
-        if self.batch_generator_calls and identity:
-            fake_B, idt_A = G_A(torch.cat([real_A, real_B])).split(
-                [real_A.shape[0], real_B.shape[0]])
-            fake_A, idt_B = G_B(torch.cat([real_B, real_A])).split(
-                [real_B.shape[0], real_A.shape[0]])
-            rec_A, rec_B = G_B(fake_B), G_A(fake_A)
-            return dict(fake_B=fake_B, rec_A=rec_A, fake_A=fake_A, rec_B=rec_B,
-                        idt_A=idt_A, idt_B=idt_B)
+        idt_A, idt_B = (identity, identity) if isinstance(identity, bool) else identity
+        if self.batch_generator_calls and (idt_A or idt_B):
+            out = {}
+            for G, real, other, fake, idt, same in (
+                    (G_A, real_A, real_B, 'fake_B', 'idt_A', idt_A),
+                    (G_B, real_B, real_A, 'fake_A', 'idt_B', idt_B)):
+                if same:  # G(real) and G(other) as one call
+                    out[fake], out[idt] = G(torch.cat([real, other])).split(
+                        [real.shape[0], other.shape[0]])
+                else:
+                    out[fake] = G(real)
+            out['rec_A'] = G_B(self.read_back(out['fake_B']))
+            out['rec_B'] = G_A(self.read_back(out['fake_A']))
+            return out
         # the reference's order: forward() first, the identity images in backward_G()
         out = dict(fake_B=G_A(real_A))
-        out['rec_A'] = G_B(out['fake_B'])
+        out['rec_A'] = G_B(self.read_back(out['fake_B']))
         out['fake_A'] = G_B(real_B)
-        out['rec_B'] = G_A(out['fake_A'])
-        if identity:
+        out['rec_B'] = G_A(self.read_back(out['fake_A']))
+        if idt_A:
             out['idt_A'] = G_A(real_B)
+        if idt_B:
             out['idt_B'] = G_B(real_A)
         return out
 
+    def read_back(self, fake: torch.Tensor) -> torch.Tensor:
+        """What the cycle's second generator reads of ``fake``: ``fake`` itself, or in
+        training with ``cycle_noise`` ``fake`` plus that noise."""
+        if self.cycle_noise > 0 and self.training:
+            return fake + torch.randn_like(fake) * self.cycle_noise
+        return fake
+
     def generator_losses(self, real_A, real_B, images) -> Dict[str, torch.Tensor]:
         """The terms of loss_G, in the reference's order of evaluation and summation."""
-        losses = {}
-        lambda_idt = self.lambda_identity
-        if lambda_idt > 0:
-            loss_idt_A = F.l1_loss(images['idt_A'], real_B) * self.lambda_B * lambda_idt
-            loss_idt_B = F.l1_loss(images['idt_B'], real_A) * self.lambda_A * lambda_idt
+        losses, idt = {}, {}
+        if self.lambda_idt_A > 0:
+            idt['loss_idt_A'] = F.l1_loss(images['idt_A'], real_B) * self.lambda_B * \
+                self.lambda_idt_A
+        if self.lambda_idt_B > 0:
+            idt['loss_idt_B'] = F.l1_loss(images['idt_B'], real_A) * self.lambda_A * \
+                self.lambda_idt_B
         # the frozen discriminators are called past any DDP wrapper: they get no gradient
         # here, and a DDP forward would wait for one
         D_A, D_B = (_unwrap(self.discriminators[d]) for d in ('b', 'a'))
@@ -231,9 +271,7 @@ class CycleGAN(BaseModel):
             self.gan_loss(D_B(self.augment(images['fake_A'])), True), self.lambda_gan_B)
         losses['loss_cycle_A'] = F.l1_loss(images['rec_A'], real_A) * self.lambda_A
         losses['loss_cycle_B'] = F.l1_loss(images['rec_B'], real_B) * self.lambda_B
-        if lambda_idt > 0:
-            losses['loss_idt_A'] = loss_idt_A
-            losses['loss_idt_B'] = loss_idt_B
+        losses.update(idt)  # last, as the reference sums them
         return losses
 
     # -------------------------------------------------------------- discriminators
@@ -290,8 +328,8 @@ class CycleGAN(BaseModel):
         set_requires_grad(self.discriminators, False)
         try:
             with optim.optim_context(self.generators):
-                images = self.forward_generators(real_A, real_B,
-                                                 identity=self.lambda_identity > 0)
+                images = self.forward_generators(
+                    real_A, real_B, identity=(self.lambda_idt_A > 0, self.lambda_idt_B > 0))
                 loss, log_vars = self.parse_losses(self.generator_losses(real_A, real_B, images))
             log_vars['loss_G'] = log_vars.pop('loss')
             if not losses_may_update(log_vars, 'generators', self.nonfinite):

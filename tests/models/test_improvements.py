@@ -481,6 +481,126 @@ def test_adversarial_weights_per_direction_scale_their_own_term_only():
     assert all(torch.equal(a, b) for a, b in zip(other_grads['a2b'], paper_grads['a2b']))
 
 
+# ------------------------------------------------------ identity weights per generator
+@pytest.mark.parametrize('batched', [False, True])
+def test_identity_weights_per_generator_weigh_and_skip_their_own_term_only(batched):
+    """lambda_identity_A weighs G_A's identity term (G_A(real_B) against real_B) alone: at
+    0 the term and the translation it needs are gone, at 0.25 the term is half the paper's;
+    every other term, and G_B's gradient, are the paper's. Batched calls agree."""
+    torch.manual_seed(0)
+    paper = MODELS.build(dict(MODEL, batch_generator_calls=batched))
+    assert (paper.lambda_idt_A, paper.lambda_idt_B) == (0.5, 0.5)
+    g = torch.Generator().manual_seed(1)
+    real_A, real_B = (torch.rand(2, 3, 16, 16, generator=g) * 2 - 1 for _ in range(2))
+
+    def step(model):
+        """The generators' losses of one step, their gradients and G_A's calls."""
+        model.zero_grad()
+        calls = []
+        hook = model.generators['a2b'].register_forward_pre_hook(
+            lambda m, a: calls.append(a[0].shape[0]))
+        images = model.forward_generators(
+            real_A, real_B, identity=(model.lambda_idt_A > 0, model.lambda_idt_B > 0))
+        hook.remove()
+        losses = model.generator_losses(real_A, real_B, images)
+        sum(losses.values()).backward()
+        grads = {d: [p.grad.clone() for p in model.generators[d].parameters()]
+                 for d in ('a2b', 'b2a')}
+        return images, {k: v.item() for k, v in losses.items()}, grads, sum(calls)
+
+    paper_images, paper_losses, paper_grads, paper_calls = step(paper)
+    for weight in (0.0, 0.25):
+        model = MODELS.build(dict(MODEL, batch_generator_calls=batched,
+                                  lambda_identity_A=weight))
+        model.load_state_dict(paper.state_dict())
+        images, losses, grads, calls = step(model)
+        assert (model.lambda_idt_A, model.lambda_idt_B) == (weight, 0.5)
+        for key in ('fake_B', 'rec_A', 'fake_A', 'rec_B', 'idt_B'):
+            torch.testing.assert_close(images[key], paper_images[key], rtol=0, atol=1e-6)
+        others = {k: v for k, v in losses.items() if k != 'loss_idt_A'}
+        assert others == pytest.approx(
+            {k: v for k, v in paper_losses.items() if k != 'loss_idt_A'}, rel=1e-6)
+        # G_B's loss sees fake_B and rec_B, not idt_A: its gradient is the paper's
+        for a, b in zip(grads['b2a'], paper_grads['b2a']):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+        if weight == 0:
+            assert 'idt_A' not in images and 'loss_idt_A' not in losses
+            assert calls == paper_calls - real_B.shape[0]  # G_A no longer reads real_B alone
+        else:
+            assert losses['loss_idt_A'] == pytest.approx(0.5 * paper_losses['loss_idt_A'],
+                                                         rel=1e-6)
+            assert calls == paper_calls
+    # and the other generator's weight, the same way
+    model = MODELS.build(dict(MODEL, batch_generator_calls=batched, lambda_identity_B=0.0))
+    model.load_state_dict(paper.state_dict())
+    images, losses, grads, _ = step(model)
+    assert 'idt_B' not in images and 'loss_idt_B' not in losses and 'loss_idt_A' in losses
+    for a, b in zip(grads['a2b'], paper_grads['a2b']):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_identity_weights_per_generator_train_and_check_the_channels():
+    """A whole training step runs with one identity term off, and the identity loss's
+    check on the channels counts either generator's term."""
+    torch.manual_seed(0)
+    model = MODELS.build(dict(MODEL, lambda_identity_A=0.0, batch_generator_calls=True,
+                              batch_discriminator_calls=True))
+    log_vars = model.train_step(batch(), build_optim_wrapper(model, OPTIM))
+    assert 'loss_idt_B' in log_vars and 'loss_idt_A' not in log_vars
+    assert all(torch.isfinite(v) for v in log_vars.values() if isinstance(v, torch.Tensor))
+    with pytest.raises(ValueError, match='lambda_identity'):
+        MODELS.build(dict(MODEL, lambda_identity=0.0, lambda_identity_B=0.5,
+                          generator=dict(MODEL['generator'], out_channels=1)))
+
+
+# ------------------------------------------------------------------- cycle noise
+@pytest.mark.parametrize('batched', [False, True])
+def test_cycle_noise_reaches_the_cycle_only_and_only_in_training(batched):
+    """With cycle_noise the second generator of each cycle reads its fake plus Gaussian noise
+    of that standard deviation; the fakes themselves (what the discriminators judge and the
+    tools output) stay clean, and out of training (visualisation) nothing is added."""
+    torch.manual_seed(0)
+    model = MODELS.build(dict(MODEL, cycle_noise=0.1, batch_generator_calls=batched))
+    real_A, real_B = (torch.rand(2, 3, 32, 32) * 2 - 1 for _ in range(2))
+    read = {}
+
+    def keep(direction):
+        def hook(module, args):
+            read.setdefault(direction, []).append(args[0].detach())
+        return hook
+
+    hooks = [model.generators[d].register_forward_pre_hook(keep(d)) for d in ('a2b', 'b2a')]
+    for training in (True, False):
+        read.clear()
+        model.train(training)
+        with torch.no_grad():
+            images = model.forward_generators(real_A, real_B)
+        # the cycle's call, G_B(fake_B) or G_A(fake_A), is the one whose input is nearest
+        # that fake (the others read real images)
+        for direction, fake in (('b2a', 'fake_B'), ('a2b', 'fake_A')):
+            noise = min((x - images[fake] for x in read[direction]
+                         if x.shape == images[fake].shape),
+                        key=lambda d: d.abs().mean().item())
+            if training:
+                assert noise.std().item() == pytest.approx(0.1, rel=0.1)
+                assert noise.mean().abs().item() < 0.02
+            else:
+                assert torch.equal(noise, torch.zeros_like(noise))
+    for h in hooks:
+        h.remove()
+    clean = MODELS.build(dict(MODEL, batch_generator_calls=batched))
+    clean.load_state_dict(model.state_dict())
+    model.train()
+    with torch.no_grad():
+        noisy_images, clean_images = (m.forward_generators(real_A, real_B) for m in (model, clean))
+    for key in ('fake_B', 'fake_A', 'idt_A', 'idt_B'):
+        torch.testing.assert_close(noisy_images[key], clean_images[key], rtol=0, atol=1e-6)
+    assert not torch.allclose(noisy_images['rec_A'], clean_images['rec_A'])
+    assert clean.cycle_noise == 0.0
+    with pytest.raises(ValueError, match='cycle_noise'):
+        MODELS.build(dict(MODEL, cycle_noise=-0.1))
+
+
 # ------------------------------------------------------ one discriminator differs
 def test_discriminator_overrides_change_one_discriminator_and_are_read_back():
     """discriminator_overrides={'a': ...} changes D_B (it judges domain A) and nothing else;

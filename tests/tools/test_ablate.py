@@ -248,10 +248,15 @@ def test_the_fullres_switch_gives_the_unet_its_full_resolution_level(config, tmp
     ('cyc5', dict(lambda_A=5.0, lambda_B=5.0, lambda_identity=0.5)),
     ('gan_a2', dict(lambda_A=10.0, lambda_B=10.0, lambda_gan_A=2.0, lambda_gan_B=1.0)),
     ('gan_a4', dict(lambda_A=10.0, lambda_B=10.0, lambda_gan_A=4.0, lambda_gan_B=1.0)),
+    ('idt_a0', dict(lambda_A=10.0, lambda_B=10.0, lambda_idt_A=0.0, lambda_idt_B=0.5)),
+    # G_B's identity term keeps its weight: lambda_A x lambda_idt_B = 5 x 1 = 10 x 0.5
+    ('cyc_a5', dict(lambda_A=5.0, lambda_B=10.0, lambda_idt_A=0.5, lambda_idt_B=1.0)),
+    ('cyc_a20', dict(lambda_A=20.0, lambda_B=10.0, lambda_idt_A=0.5, lambda_idt_B=0.25)),
+    ('cnoise1', dict(lambda_A=10.0, cycle_noise=0.1)),
 ])
-def test_the_loss_weight_switches_reach_the_model(config, tmp_path, name, expected):
-    """The loss-weight switches change the weights the built model uses, and only those;
-    combined with 'unet' they keep the U-Net."""
+def test_the_loss_switches_reach_the_model(config, tmp_path, name, expected):
+    """The loss switches (weights, the cycle's noise) change what the built model uses, and
+    only that; combined with 'unet' they keep the U-Net."""
     from cyclegan_plugin.registry import MODELS
     cfg, flags = variant_config(config, tmp_path, f'unet+{name}')
     assert flags == []
