@@ -216,10 +216,7 @@ class PackImage(BaseTransform):
         elif img.shape[2] == 3 and results.get('channel_order', 'bgr') != 'rgb':
             img = img[:, :, ::-1]
             results['channel_order'] = 'rgb'
-        chw = np.ascontiguousarray(img.transpose(2, 0, 1))
-        if not chw.flags.writeable:  # a view of a read-only decode (one channel, from PIL)
-            chw = chw.copy()
-        results['img'] = torch.from_numpy(chw)
+        results['img'] = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
         return results
 
 

@@ -62,7 +62,9 @@ def decode_image(data: bytes, path: PathLike, mode: str = 'RGB') -> np.ndarray:
                 image = image.convert('RGB')
         if mode == 'L':
             image = image.convert('L')
-        return np.asarray(image)
+        # an array of its own: np.asarray would view PIL's read-only bytes, which torch
+        # refuses to share (torch.from_numpy warns of undefined behaviour)
+        return np.array(image)
     except UnidentifiedImageError:
         raise BadImageError(path, f'not an image file PIL can read ({len(data)} bytes)') from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:

@@ -293,6 +293,8 @@ def test_read_image_matches_pil_convert_rgb(tmp_path, ref, results):
         ours = read_image(path)
         theirs = np.asarray(Image.open(path).convert('RGB'))
         assert ours.dtype == np.uint8 and ours.shape == theirs.shape
+        # an array of its own, which torch.from_numpy may share (PIL's view is read-only)
+        assert ours.flags.writeable and read_image(path, 'L').flags.writeable
         np.testing.assert_array_equal(ours, theirs)
         # ToTensor: float32 division by 255
         tensor = fid_mod.images_to_float(torch.from_numpy(ours).permute(2, 0, 1))
