@@ -446,6 +446,21 @@ def test_models_are_unchanged_by_default():
     assert (paper.lambda_gan_A, paper.lambda_gan_B) == (1.0, 1.0)
 
 
+# ---------------------------------------------- the generators' half of a step
+def generator_step(model, real_A, real_B):
+    """The generators' half of a training step as train_step runs it (the identity images
+    the model's weights ask for), without the update: the images, the loss terms as floats
+    and each generator's gradients."""
+    model.zero_grad()
+    images = model.forward_generators(
+        real_A, real_B, identity=(model.lambda_idt_A > 0, model.lambda_idt_B > 0))
+    losses = model.generator_losses(real_A, real_B, images)
+    sum(losses.values()).backward()
+    grads = {d: [p.grad.clone() for p in model.generators[d].parameters()]
+             for d in ('a2b', 'b2a')}
+    return images, {k: v.item() for k, v in losses.items()}, grads
+
+
 # --------------------------------------------------- adversarial weights per direction
 def test_adversarial_weights_per_direction_scale_their_own_term_only():
     """lambda_gan_A weighs G_A's adversarial term (D_A judging fake_B) and nothing else:
@@ -458,16 +473,8 @@ def test_adversarial_weights_per_direction_scale_their_own_term_only():
     g = torch.Generator().manual_seed(1)
     real_A, real_B = (torch.rand(2, 3, 16, 16, generator=g) * 2 - 1 for _ in range(2))
 
-    def losses_and_grads(model):
-        model.zero_grad()
-        losses = model.generator_losses(real_A, real_B, model.forward_generators(real_A, real_B))
-        sum(losses.values()).backward()
-        grads = {d: [p.grad.clone() for p in model.generators[d].parameters()]
-                 for d in ('a2b', 'b2a')}
-        return {k: v.item() for k, v in losses.items()}, grads
-
-    paper_losses, paper_grads = losses_and_grads(paper)
-    losses, grads = losses_and_grads(weighted)
+    _, paper_losses, paper_grads = generator_step(paper, real_A, real_B)
+    _, losses, grads = generator_step(weighted, real_A, real_B)
     assert losses['loss_G_A'] == pytest.approx(2 * paper_losses['loss_G_A'], rel=1e-6)
     assert {k: v for k, v in losses.items() if k != 'loss_G_A'} == {
         k: v for k, v in paper_losses.items() if k != 'loss_G_A'}
@@ -476,7 +483,7 @@ def test_adversarial_weights_per_direction_scale_their_own_term_only():
     # and the other direction's weight, the same way
     other = MODELS.build(dict(MODEL, lambda_gan_B=0.5))
     other.load_state_dict(paper.state_dict())
-    other_losses, other_grads = losses_and_grads(other)
+    _, other_losses, other_grads = generator_step(other, real_A, real_B)
     assert other_losses['loss_G_B'] == pytest.approx(0.5 * paper_losses['loss_G_B'], rel=1e-6)
     assert all(torch.equal(a, b) for a, b in zip(other_grads['a2b'], paper_grads['a2b']))
 
@@ -494,19 +501,14 @@ def test_identity_weights_per_generator_weigh_and_skip_their_own_term_only(batch
     real_A, real_B = (torch.rand(2, 3, 16, 16, generator=g) * 2 - 1 for _ in range(2))
 
     def step(model):
-        """The generators' losses of one step, their gradients and G_A's calls."""
-        model.zero_grad()
+        """generator_step, and the images G_A translated in it."""
         calls = []
         hook = model.generators['a2b'].register_forward_pre_hook(
             lambda m, a: calls.append(a[0].shape[0]))
-        images = model.forward_generators(
-            real_A, real_B, identity=(model.lambda_idt_A > 0, model.lambda_idt_B > 0))
-        hook.remove()
-        losses = model.generator_losses(real_A, real_B, images)
-        sum(losses.values()).backward()
-        grads = {d: [p.grad.clone() for p in model.generators[d].parameters()]
-                 for d in ('a2b', 'b2a')}
-        return images, {k: v.item() for k, v in losses.items()}, grads, sum(calls)
+        try:
+            return (*generator_step(model, real_A, real_B), sum(calls))
+        finally:
+            hook.remove()
 
     paper_images, paper_losses, paper_grads, paper_calls = step(paper)
     for weight in (0.0, 0.25):
