@@ -80,7 +80,7 @@ def results(ref) -> dict:
 def weights_file(tmp_path_factory, results) -> str:
     """FID Inception weights made by the fixture README's seeded rule, written once."""
     import torch
-    from .evaluation.seeded_inception import seeded_inception_state_dict
+    from cyclegan_plugin.evaluation.inception import seeded_inception_state_dict
     seed = results['weights']['seed']
     path = tmp_path_factory.getbasetemp() / f'seeded_inception_{seed}.pth'
     if not path.exists():

@@ -4,6 +4,7 @@
     python tools/benchmark.py train --reference-repo PATH --reference-python PY
         [--sizes 64 128 256 --threads 1 2 --repeats 3 --programs-only]
     python tools/benchmark.py fid   [--num-images 200 --size 256 --batch-size 50]
+    python tools/benchmark.py fid --pytorch-fid-python PY [--repeats 4]
     python tools/benchmark.py infer [--size 256 --runs 5 --tiled 4000x3000]
 
 train: iterations/s of CycleGAN.train_step for each path and size, every one in a fresh
@@ -31,7 +32,13 @@ train: iterations/s of CycleGAN.train_step for each path and size, every one in 
        bundled photos (64: the demo generator's scenes).
 fid:   FID feature extraction (all of eval_fid.py's work but the maths) over N random RGB PNGs,
        images/s. Speed does not depend on the weights' values: without --inception-weights
-       the network keeps its own random initialisation.
+       the network gets the reference fixtures' seeded stand-in weights.
+       With --programs (implied by --pytorch-fid-python PY) it times whole processes instead,
+       start-up included: our tools/eval_fid.py and pytorch-fid's `PY -m pytorch_fid` on the
+       same two folders of N/2 photo crops each (scikit-image's photos), with the same
+       weights file (given to pytorch-fid through $TORCH_HOME, its only way in), interleaved
+       ABBA over --repeats; it prints both wall times, their ratio (pytorch-fid / ours: our
+       speed-up) and both FIDs.
 infer: the paper's ResNet-9 generator (ngf 64) at SIZE x SIZE: images/s with torch and, when
        installed, onnxruntime (tools/export_onnx.py's export), median of --runs after a
        warm-up; and the peak resident memory of a tiled translation of a --tiled image,
@@ -89,11 +96,17 @@ def parse_args(argv=None):
                    help='train: the Python that runs the reference (needs torch and '
                    'torchvision; default: this Python)')
     p.add_argument('--programs', action='store_true',
-                   help='train: also time whole runs of our tools/train.py')
+                   help='train: also time whole runs of our tools/train.py; fid: time whole '
+                   'runs of tools/eval_fid.py, start-up included')
+    p.add_argument('--pytorch-fid-python', default=None,
+                   help='fid: a Python with pytorch-fid installed: also time its '
+                   '`python -m pytorch_fid` on the same folders and weights (implies '
+                   '--programs)')
     p.add_argument('--programs-only', action='store_true',
                    help='train: time the programs only, not train_step')
     p.add_argument('--repeats', type=int, default=3,
-                   help='train, programs: runs of each program per size and thread count')
+                   help='train and fid, programs: runs of each program (per size and thread '
+                   'count)')
     p.add_argument('--program-warmup', type=int, default=None,
                    help='train, programs: iterations before the timed ones (default: 20 at '
                    '64, 3 at 128, 2 at 256 and above)')
@@ -119,7 +132,7 @@ def parse_args(argv=None):
                    "kernels per iteration; on a CPU the shares of torch's profile "
                    '(convolutions, instance norm, padding, optimizer step, other)')
     p.add_argument('--child-timeout', type=float, default=None,
-                   help='train: stop a path or a program run that takes longer (seconds)')
+                   help="train, fid: stop a path or a program run that takes longer (seconds)")
     p.add_argument('--json', help='also write the figures here')
     p.add_argument('--_tiled-child', dest='tiled_child', help=argparse.SUPPRESS)
     p.add_argument('--_train-child', dest='train_child', help=argparse.SUPPRESS)
@@ -892,39 +905,52 @@ def print_train_table(rows):
         print(' | '.join(str(c) for c in cells))
 
 
-def bench_fid(args):
+def write_fid_images(folder, count, size, source='photos', seed=0):
+    """``count`` PNGs of size x size in ``folder``: random crops of scikit-image's bundled
+    photos (PNG compresses them as it would real data) or, with ``source='noise'``, random
+    pixels. Nothing is downloaded."""
     import cv2
     import numpy as np
-    import torch
-    from cyclegan_plugin.evaluation.fid import extract_folder_features
-    from cyclegan_plugin.evaluation.inception import FIDInceptionV3, load_inception
-    if args.inception_weights:
-        model = load_inception(args.inception_weights, device=args.device)
-        weights = args.inception_weights
-    else:  # the speed does not depend on the weights' values: the network's own init
-        model = FIDInceptionV3().requires_grad_(False).fuse_batchnorm().use_channels_last()
-        model = model.to(args.device).eval()
-        weights = 'random (no --inception-weights)'
     photos = None
-    if args.fid_images == 'photos':  # real photos (PNG compresses them as it would real data)
+    if source == 'photos':
         import skimage.data as sk
         photos = [p for p in (sk.astronaut(), sk.chelsea(), sk.coffee(), sk.rocket(),
                               sk.hubble_deep_field(), sk.immunohistochemistry(), sk.retina(),
                               *sk.stereo_motorcycle()[:2])
-                  if min(p.shape[:2]) >= args.size]
+                  if min(p.shape[:2]) >= size]
         if not photos:
-            raise SystemExit(f'no scikit-image photo is {args.size} pixels on both sides')
-    rng = np.random.default_rng(0)
+            raise SystemExit(f'no scikit-image photo is {size} pixels on both sides')
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    for i in range(count):
+        if photos:  # a random size x size crop of a random photo, RGB -> BGR for imwrite
+            photo = photos[rng.integers(len(photos))]
+            y = rng.integers(0, photo.shape[0] - size + 1)
+            x = rng.integers(0, photo.shape[1] - size + 1)
+            image = np.ascontiguousarray(photo[y:y + size, x:x + size, 2::-1])
+        else:
+            image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        cv2.imwrite(osp.join(folder, f'{i:05d}.png'), image)
+
+
+def bench_fid(args):
+    if args.pytorch_fid_python or args.programs or args.programs_only:
+        return bench_fid_programs(args)
+    import torch
+    from cyclegan_plugin.evaluation.fid import extract_folder_features
+    from cyclegan_plugin.evaluation.inception import (FIDInceptionV3, load_inception,
+                                                      seeded_inception_state_dict)
+    if args.inception_weights:
+        model = load_inception(args.inception_weights, device=args.device)
+        weights = args.inception_weights
+    else:  # the speed does not depend on the weights' values: the fixtures' stand-in
+        model = FIDInceptionV3()
+        model.load_state_dict(seeded_inception_state_dict())
+        model = model.requires_grad_(False).fuse_batchnorm().use_channels_last()
+        model = model.to(args.device).eval()
+        weights = 'seeded stand-in weights (no --inception-weights)'
     with tempfile.TemporaryDirectory() as folder:
-        for i in range(args.num_images):
-            if photos:  # a random size x size crop of a random photo, RGB -> BGR for imwrite
-                photo = photos[rng.integers(len(photos))]
-                y = rng.integers(0, photo.shape[0] - args.size + 1)
-                x = rng.integers(0, photo.shape[1] - args.size + 1)
-                image = np.ascontiguousarray(photo[y:y + args.size, x:x + args.size, 2::-1])
-            else:
-                image = rng.integers(0, 256, (args.size, args.size, 3), dtype=np.uint8)
-            cv2.imwrite(osp.join(folder, f'{i:05d}.png'), image)
+        write_fid_images(folder, args.num_images, args.size, args.fid_images)
         start = time.perf_counter()
         out = extract_folder_features(folder, model, dims=(2048,), batch_size=args.batch_size,
                                       num_workers=args.num_workers, device=args.device,
@@ -939,6 +965,103 @@ def bench_fid(args):
           f'{args.size}x{args.size}, batch '
           f'{args.batch_size}, {args.device}: {figures["images_per_second"]:.2f} images/s '
           f'({seconds:.1f} s)')
+    return figures
+
+
+FID_LINE = re.compile(r'^FID:\s+(\S+)', re.M)
+
+
+def _fid_value(output):
+    m = FID_LINE.search(output)
+    return float(m.group(1)) if m else None
+
+
+def bench_fid_programs(args):
+    """Whole FID programs from their own command lines, start-up included: our
+    tools/eval_fid.py and, with --pytorch-fid-python, pytorch-fid's `python -m pytorch_fid`,
+    on the same two folders of photo crops with the same weights, interleaved (ABBA). Prints
+    the wall times, their ratio, and both FIDs (a check that they compute the same number)."""
+    from cyclegan_plugin.evaluation.inception import (FID_WEIGHTS_FILENAME,
+                                                      seeded_inception_state_dict)
+    info = machine_info(args.device)
+    print(machine_line(info), flush=True)
+    load = [os.getloadavg()[0]] if hasattr(os, 'getloadavg') else []
+    per_folder = args.num_images // 2
+    programs = ['ours'] + (['pytorch-fid'] if args.pytorch_fid_python else [])
+    runs = []
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix='cyclegan_fid_bench_') as tmp:
+        folders = [osp.join(tmp, name) for name in ('A', 'B')]
+        for seed, folder in enumerate(folders):
+            write_fid_images(folder, per_folder, args.size, 'photos', seed=seed)
+        # pytorch-fid finds its weights in the torch hub cache only: give both programs one
+        # file there ($TORCH_HOME of the run)
+        hub = osp.join(tmp, 'torch_home', 'hub', 'checkpoints')
+        os.makedirs(hub)
+        weights = osp.join(hub, FID_WEIGHTS_FILENAME)
+        if args.inception_weights:
+            os.symlink(osp.abspath(args.inception_weights), weights)
+            weights_label = args.inception_weights
+        else:  # the speed does not depend on the values; these give FIDs to compare
+            import torch
+            torch.save(seeded_inception_state_dict(), weights)
+            weights_label = 'seeded stand-in weights (no --inception-weights)'
+        env = dict(child_env(None, args.device), TORCH_HOME=osp.join(tmp, 'torch_home'))
+        commands = {
+            'ours': [sys.executable, osp.join(REPO, 'tools', 'eval_fid.py'), *folders,
+                     '--dims', '2048', '--device', args.device, '--inception-weights',
+                     weights],
+            'pytorch-fid': [args.pytorch_fid_python, '-m', 'pytorch_fid', *folders,
+                            '--dims', '2048', '--device', args.device],
+        }
+        print(f'2 x {per_folder} PNGs of {args.size}x{args.size} (photo crops), dims 2048, '
+              f'{args.device}; weights: {weights_label}; {args.repeats} repetition(s)',
+              flush=True)
+        for rep in range(args.repeats):
+            for program in (programs if rep % 2 == 0 else programs[::-1]):
+                result = run_program(commands[program], REPO, env, lambda line: None,
+                                     args.child_timeout)
+                fid = _fid_value(result['tail'])
+                row = dict(program=program, repetition=rep, rc=result['rc'],
+                           wall_seconds=result['wall_seconds'], fid=fid,
+                           command=commands[program])
+                if result['rc'] != 0 or fid is None:
+                    row['error'] = ('stopped after --child-timeout' if result['killed']
+                                    else f"exit {result['rc']}")
+                    print(f"  #{rep + 1} {program}: failed ({row['error']})\n"
+                          f"{result['tail'][-3000:]}", flush=True)
+                else:
+                    print(f"  #{rep + 1} {program}: {result['wall_seconds']:.1f} s wall, "
+                          f'FID {fid!r}', flush=True)
+                runs.append(row)
+    rows = []
+    for program in programs:
+        ok = [r for r in runs if r['program'] == program and 'error' not in r]
+        if ok:
+            walls = [r['wall_seconds'] for r in ok]
+            rows.append(dict(program=program, runs=len(ok), median_seconds=statistics.median(
+                walls), min_seconds=min(walls), max_seconds=max(walls), fid=ok[0]['fid']))
+    print(machine_line(info))
+    print('| program | runs | wall s (median) | min - max | FID |')
+    print('|---|---|---|---|---|')
+    for row in rows:
+        print(f"| {row['program']} | {row['runs']} | {row['median_seconds']:.1f} | "
+              f"{row['min_seconds']:.1f} - {row['max_seconds']:.1f} | {row['fid']!r} |")
+    figures = dict(mode='fid_programs', machine=info, load_average=load, images=per_folder,
+                   size=args.size, device=args.device, weights=weights_label,
+                   repeats=args.repeats, rows=rows, runs=runs,
+                   seconds=time.perf_counter() - began)
+    if len(rows) == 2:
+        ours, theirs = rows
+        figures['speedup'] = theirs['median_seconds'] / ours['median_seconds']
+        figures['fid_relative_difference'] = abs(ours['fid'] - theirs['fid']) / abs(
+            theirs['fid'])
+        print(f"pytorch-fid / ours: {figures['speedup']:.2f}x (median wall times); FID "
+              f"{ours['fid']!r} vs {theirs['fid']!r}: relative difference "
+              f"{figures['fid_relative_difference']:.1e}")
+    if load and load[0] > 0.5:
+        print(f'note: the 1-minute load average was {load[0]:.1f} before the first run: '
+              'other work was running, so these figures are noisy')
     return figures
 
 

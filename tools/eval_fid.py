@@ -330,5 +330,19 @@ def main(argv=None, lean_imports: bool = False):
     return 0
 
 
+def _exit_without_teardown(code: int) -> None:
+    """End the process once its output is flushed, skipping the interpreter's teardown: torch's
+    and the BLAS libraries' destructors took 0.5-0.7 s after the work was done (2 x 100 images,
+    2-core CPU), 3-4% of the tool's wall time. Only for folder and statistics runs: every file
+    they write is closed by then, and no Runner (with loggers or writers) was started."""
+    import os
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == '__main__':
-    sys.exit(main(lean_imports=True))
+    exit_code = main(lean_imports=True)
+    if 'mmengine.runner' not in sys.modules:
+        _exit_without_teardown(exit_code)
+    sys.exit(exit_code)

@@ -10,8 +10,10 @@ unchanged with ``strict=True``.
 Inputs are float images in [0, 1], NCHW, RGB, any size. Like pytorch-fid we resize the whole batch
 to 299x299 with bilinear interpolation (align_corners=False, no antialias) and map to [-1, 1].
 """
+import math
 import os
 import zipfile
+from collections import OrderedDict
 from typing import Dict, Iterable, Optional, Union
 
 import torch
@@ -20,7 +22,7 @@ import torch.nn.functional as F
 
 __all__ = [
     'FIDInceptionV3', 'load_inception', 'locate_weights', 'InceptionWeightsNotFound',
-    'FID_WEIGHTS_URL', 'FID_WEIGHTS_FILENAME', 'WEIGHTS_ENV', 'BLOCK_INDEX_BY_DIM',
+    'seeded_inception_state_dict', 'FID_WEIGHTS_URL', 'FID_WEIGHTS_FILENAME', 'WEIGHTS_ENV', 'BLOCK_INDEX_BY_DIM',
 ]
 
 FID_WEIGHTS_URL = ('https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/'
@@ -371,3 +373,33 @@ def load_inception(weights: Optional[str] = None, device: Union[str, torch.devic
     model.fuse_batchnorm(fuse_batchnorm)
     model.use_channels_last(channels_last)
     return model.eval().to(device)
+
+
+def seeded_inception_state_dict(seed: int = 2024) -> 'OrderedDict[str, torch.Tensor]':
+    """Pseudo-random FID Inception weights by the reference fixtures' rule (their fid/README.md,
+    section 1), for tests and benchmarks where pytorch-fid's file cannot be downloaded.
+
+    Conv weights ~ N(0, 2/fan_in) and fc.weight ~ N(0, 1/2048), drawn in key order from one
+    torch generator; BatchNorm is identity-like. The features mean nothing as image statistics
+    but exercise every layer, so an implementation can be compared number for number with
+    pytorch-fid run on the same weights (the same keys: save it where pytorch-fid looks).
+    """
+    with torch.device('meta'):
+        shapes = [(k, tuple(v.shape)) for k, v in FIDInceptionV3().state_dict().items()]
+    g = torch.Generator().manual_seed(seed)
+    state = OrderedDict()
+    for key, shape in shapes:
+        if key.endswith('.num_batches_tracked'):
+            t = torch.tensor(0, dtype=torch.long)
+        elif key.endswith('.bn.running_mean') or key.endswith('.bn.bias') or key == 'fc.bias':
+            t = torch.zeros(shape)
+        elif key.endswith('.bn.running_var') or key.endswith('.bn.weight'):
+            t = torch.ones(shape)
+        elif key.endswith('.conv.weight'):
+            t = torch.randn(shape, generator=g) * math.sqrt(2.0 / (shape[1] * shape[2] * shape[3]))
+        elif key == 'fc.weight':
+            t = torch.randn(shape, generator=g) * math.sqrt(1.0 / 2048)
+        else:  # pragma: no cover - the architecture has no other kind of tensor
+            raise KeyError(f'no rule for {key}')
+        state[key] = t
+    return state

@@ -324,7 +324,7 @@ def test_save_load_stats_roundtrip(tmp_path):
 def test_folder_statistics_cache_is_keyed_by_content(tmp_path, monkeypatch):
     from cyclegan_plugin.evaluation.inception import FIDInceptionV3
 
-    from .seeded_inception import seeded_inception_state_dict
+    from cyclegan_plugin.evaluation.inception import seeded_inception_state_dict
     model = FIDInceptionV3()
     model.load_state_dict(seeded_inception_state_dict(0))
     folder = tmp_path / 'real'

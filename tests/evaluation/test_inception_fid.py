@@ -17,9 +17,8 @@ from cyclegan_plugin.evaluation.fid import (compute_statistics, extract_folder_f
                                             inception_score, list_images, read_image)
 from cyclegan_plugin.evaluation.inception import (FID_WEIGHTS_FILENAME, WEIGHTS_ENV,
                                                   FIDInceptionV3, InceptionWeightsNotFound,
-                                                  load_inception)
-
-from .seeded_inception import seeded_inception_state_dict
+                                                  load_inception,
+                                                  seeded_inception_state_dict)
 
 DIMS = (64, 192, 768, 2048)
 FEATURE_ATOL = 5e-5

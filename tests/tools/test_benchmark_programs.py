@@ -1,7 +1,11 @@
-"""tools/benchmark.py's side-by-side mode: the figures come from the programs' own progress
+"""tools/benchmark.py's side-by-side modes: the figures come from the programs' own progress
 lines, the reference gets the same networks and sizes, and a whole run (our real train.py
-and a stand-in for the reference's train.py) ends in a table with their ratio."""
+and a stand-in for the reference's train.py) ends in a table with their ratio; likewise our
+real eval_fid.py against a stand-in for pytorch-fid, on the same folders and weights."""
 import json
+import math
+import os
+import sys
 import textwrap
 
 import pytest
@@ -99,3 +103,55 @@ def test_the_cpu_profile_is_shared_out_by_kind_of_operator():
                            'other'}
     assert sum(shares.values()) == pytest.approx(1.0)
     assert all(v > 0 for v in shares.values()), shares
+
+
+#: stands in for pytorch-fid's `python -m pytorch_fid A B --dims D --device DEV`: records
+#: what it was given (and whether its weights are where pytorch-fid looks) and prints a FID
+FAKE_PYTORCH_FID = textwrap.dedent('''
+    import json, os, sys
+    weights = os.path.join(os.environ['TORCH_HOME'], 'hub', 'checkpoints',
+                           'pt_inception-2015-12-05-6726825d.pth')
+    with open(os.environ['FAKE_FID_RECORD'], 'a') as f:
+        f.write(json.dumps(dict(argv=sys.argv[1:], weights=os.path.realpath(weights),
+                                weights_found=os.path.isfile(weights))) + '\\n')
+    print('FID:  2.5')
+''')
+
+
+def test_a_fid_side_by_side_run_gives_both_programs_the_same_inputs(tmp_path, capsys,
+                                                                    monkeypatch):
+    fake = tmp_path / 'fake_modules' / 'pytorch_fid'
+    fake.mkdir(parents=True)
+    (fake / '__init__.py').write_text('')
+    (fake / '__main__.py').write_text(FAKE_PYTORCH_FID)
+    record = tmp_path / 'record.jsonl'
+    monkeypatch.setenv('PYTHONPATH', str(fake.parent))
+    monkeypatch.setenv('FAKE_FID_RECORD', str(record))
+    out = tmp_path / 'figures.json'
+    benchmark.main(['fid', '--pytorch-fid-python', sys.executable, '--num-images', '4',
+                    '--size', '64', '--repeats', '2', '--json', str(out)])
+    printed = capsys.readouterr().out
+    figures = json.loads(out.read_text())
+    runs = figures['runs']
+    # ABBA: ours first in even repetitions, pytorch-fid first in odd ones
+    assert [r['program'] for r in runs] == ['ours', 'pytorch-fid', 'pytorch-fid', 'ours']
+    assert all('error' not in r for r in runs), runs
+    ours = [r for r in runs if r['program'] == 'ours']
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    assert len(calls) == 2 and all(c['weights_found'] for c in calls)
+    for call, run in zip(calls, ours):  # the same two folders, dims and weights file
+        command = run['command']
+        folders = command[2:4]
+        assert call['argv'][:2] == folders
+        assert call['argv'][2:] == ['--dims', '2048', '--device', 'cpu']
+        assert command[command.index('--dims') + 1] == '2048'
+        assert call['weights'] == os.path.realpath(command[command.index('--inception-weights')
+                                                           + 1])
+    rows = {row['program']: row for row in figures['rows']}
+    assert rows['pytorch-fid']['fid'] == 2.5
+    assert math.isfinite(rows['ours']['fid'])  # our real eval_fid.py on 2 x 2 photo crops
+    assert figures['speedup'] == pytest.approx(rows['pytorch-fid']['median_seconds']
+                                               / rows['ours']['median_seconds'])
+    assert figures['fid_relative_difference'] == pytest.approx(
+        abs(rows['ours']['fid'] - 2.5) / 2.5)
+    assert f"{figures['speedup']:.2f}x" in printed and 'CPU: ' in printed

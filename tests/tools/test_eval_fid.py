@@ -155,12 +155,11 @@ def test_folder_modes_do_not_import_the_whole_package(tmp_path, ref):
         files.append(tmp_path / f'{side}.npz')
         np.savez(files[-1], mu=np.load(ref / 'stats' / f'mu_{side}_dims64.npy'),
                  sigma=np.load(ref / 'stats' / f'sigma_{side}_dims64.npy'))
+    # main() as the script calls it (the script itself ends the process without teardown)
     code = ('import runpy, sys\n'
-            f'sys.argv = [{str(TOOL)!r}, {str(files[0])!r}, {str(files[1])!r}, "--dims", "64"]\n'
-            'try:\n'
-            f'    runpy.run_path({str(TOOL)!r}, run_name="__main__")\n'
-            'except SystemExit as e:\n'
-            '    assert not e.code, e.code\n'
+            f'tool = runpy.run_path({str(TOOL)!r}, run_name="eval_fid")\n'
+            f'argv = [{str(files[0])!r}, {str(files[1])!r}, "--dims", "64"]\n'
+            'assert tool["main"](argv, lean_imports=True) == 0\n'
             'print("loaded:", sorted(m for m in ("mmengine", "cyclegan_plugin.models", '
             '"cyclegan_plugin.evaluation.metrics", "torch") if m in sys.modules))\n')
     proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
