@@ -22,7 +22,8 @@ import torch.nn.functional as F
 
 __all__ = [
     'FIDInceptionV3', 'load_inception', 'locate_weights', 'InceptionWeightsNotFound',
-    'seeded_inception_state_dict', 'FID_WEIGHTS_URL', 'FID_WEIGHTS_FILENAME', 'WEIGHTS_ENV', 'BLOCK_INDEX_BY_DIM',
+    'seeded_inception_state_dict', 'FID_WEIGHTS_URL', 'FID_WEIGHTS_FILENAME', 'WEIGHTS_ENV',
+    'BLOCK_INDEX_BY_DIM',
 ]
 
 FID_WEIGHTS_URL = ('https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/'
