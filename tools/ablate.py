@@ -85,6 +85,11 @@ SWITCHES = {
     'cyc_a20': ('twice the weight of the cycle A -> B -> A alone (lambda_A=20, '
                 "lambda_identity_B=0.25 keeps G_B's identity term at the paper's 5)",
                 dict(model=dict(lambda_A=20.0, lambda_identity_B=0.25)), []),
+    'cyc_b5': ('half the weight of the cycle B -> A -> B alone (lambda_B=5, '
+               "lambda_identity_A=1 keeps G_A's identity term at the paper's 5): G_A is asked "
+               "less to redraw each real zebra's own stripes from G_B's horse, the cycle "
+               'A -> B -> A as it is',
+               dict(model=dict(lambda_B=5.0, lambda_identity_A=1.0)), []),
     'cnoise1': ("Gaussian noise of std 0.1 (13 grey levels) on fake_B and fake_A where the "
                 'cycle reads them back (cycle_noise=0.1; Bashkirova et al. 2019): drowns the '
                 "horse's colour that G_A hides in its zebras for G_B to read",

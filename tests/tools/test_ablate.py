@@ -252,6 +252,8 @@ def test_the_fullres_switch_gives_the_unet_its_full_resolution_level(config, tmp
     # G_B's identity term keeps its weight: lambda_A x lambda_idt_B = 5 x 1 = 10 x 0.5
     ('cyc_a5', dict(lambda_A=5.0, lambda_B=10.0, lambda_idt_A=0.5, lambda_idt_B=1.0)),
     ('cyc_a20', dict(lambda_A=20.0, lambda_B=10.0, lambda_idt_A=0.5, lambda_idt_B=0.25)),
+    # G_A's identity term keeps its weight: lambda_B x lambda_idt_A = 5 x 1 = 10 x 0.5
+    ('cyc_b5', dict(lambda_A=10.0, lambda_B=5.0, lambda_idt_A=1.0, lambda_idt_B=0.5)),
     ('cnoise1', dict(lambda_A=10.0, cycle_noise=0.1)),
 ])
 def test_the_loss_switches_reach_the_model(config, tmp_path, name, expected):
