@@ -934,7 +934,7 @@ def write_fid_images(folder, count, size, source='photos', seed=0):
 
 
 def bench_fid(args):
-    if args.pytorch_fid_python or args.programs or args.programs_only:
+    if args.pytorch_fid_python or args.programs:
         return bench_fid_programs(args)
     import torch
     from cyclegan_plugin.evaluation.fid import extract_folder_features
