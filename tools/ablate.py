@@ -153,6 +153,10 @@ SWITCHES = {
                                     discriminators=dict(optimizer=dict(lr=0.0004)))), []),
     'hinge': ('the hinge GAN loss instead of LSGAN',
               dict(model=dict(gan_loss=dict(gan_mode='hinge'))), []),
+    'ralsgan': ('the relativistic average LSGAN instead of LSGAN (Jolicoeur-Martineau 2019; '
+                "ESRGAN's adversarial loss): fakes scored against the real images' mean score "
+                'and back; one more discriminator forward per generator step',
+                dict(model=dict(gan_loss=dict(gan_mode='ralsgan'))), []),
     'noresize': ("train at the test images' scale: no resize and crop before the flip (the "
                  "reference's --load_size equal to --crop_size); the recipe's 64 -> 72 (as "
                  '256 -> 286) shows the networks zebras 1.125x larger than the test\'s',

@@ -181,6 +181,8 @@ class CycleGAN(BaseModel):
             apply_init_cfg(net, d_init)
 
         self.gan_loss = build(MODELS, gan_loss)
+        # 'ralsgan' scores fakes against reals (a loss of another class may not say)
+        self.relativistic_gan = bool(getattr(self.gan_loss, 'relativistic', False))
         self.disc_augment = build(MODELS, disc_augment) if disc_augment else None
         self.lambda_A, self.lambda_B = lambda_A, lambda_B
         self.lambda_identity, self.lambda_gp = lambda_identity, lambda_gp
@@ -266,13 +268,24 @@ class CycleGAN(BaseModel):
         # here, and a DDP forward would wait for one
         D_A, D_B = (_unwrap(self.discriminators[d]) for d in ('b', 'a'))
         losses['loss_G_A'] = _weighted(
-            self.gan_loss(D_A(self.augment(images['fake_B'])), True), self.lambda_gan_A)
+            self.generator_adversarial(D_A, images['fake_B'], real_B), self.lambda_gan_A)
         losses['loss_G_B'] = _weighted(
-            self.gan_loss(D_B(self.augment(images['fake_A'])), True), self.lambda_gan_B)
+            self.generator_adversarial(D_B, images['fake_A'], real_A), self.lambda_gan_B)
         losses['loss_cycle_A'] = F.l1_loss(images['rec_A'], real_A) * self.lambda_A
         losses['loss_cycle_B'] = F.l1_loss(images['rec_B'], real_B) * self.lambda_B
         losses.update(idt)  # last, as the reference sums them
         return losses
+
+    def generator_adversarial(self, netD, fake, real) -> torch.Tensor:
+        """A generator's adversarial term: GAN(D(fake), real); with the relativistic loss
+        against the frozen D's scores of the real images of that domain (one more D forward,
+        without gradient: none reaches the generator through the real images)."""
+        pred_fake = netD(self.augment(fake))
+        if not self.relativistic_gan:
+            return self.gan_loss(pred_fake, True)
+        with torch.no_grad():
+            pred_real = netD(self.augment(real))
+        return self.gan_loss.relativistic_loss(pred_real, pred_fake, is_disc=False)
 
     # -------------------------------------------------------------- discriminators
     def augment(self, images: torch.Tensor) -> torch.Tensor:
@@ -280,7 +293,8 @@ class CycleGAN(BaseModel):
         return images if self.disc_augment is None else self.disc_augment(images)
 
     def discriminator_loss(self, netD, real, fake) -> torch.Tensor:
-        """0.5 * (GAN(D(real), real) + GAN(D(fake), fake)) [+ lambda_gp * GP for wgangp]."""
+        """0.5 * (GAN(D(real), real) + GAN(D(fake), fake)) [+ lambda_gp * GP for wgangp]; with
+        the relativistic loss the mean of its two terms (GANLoss.relativistic_loss)."""
         fake = fake.detach()
         seen_real, seen_fake = self.augment(real), self.augment(fake)
         if self.batch_discriminator_calls:
@@ -288,8 +302,11 @@ class CycleGAN(BaseModel):
                 [real.shape[0], fake.shape[0]])
         else:
             pred_real, pred_fake = netD(seen_real), netD(seen_fake)
-        loss = (self.gan_loss(pred_real, True, is_disc=True)
-                + self.gan_loss(pred_fake, False, is_disc=True)) * 0.5
+        if self.relativistic_gan:
+            loss = self.gan_loss.relativistic_loss(pred_real, pred_fake, is_disc=True)
+        else:
+            loss = (self.gan_loss(pred_real, True, is_disc=True)
+                    + self.gan_loss(pred_fake, False, is_disc=True)) * 0.5
         if self.gan_loss.gan_mode == 'wgangp' and self.lambda_gp > 0:
             loss = loss + self.lambda_gp * gradient_penalty(_unwrap(netD), real, fake)
         return loss

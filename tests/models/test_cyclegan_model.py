@@ -69,7 +69,7 @@ def test_train_step_logs_every_term_and_test_step_translates_both_ways():
 
 
 def test_identity_loss_off_and_other_gan_modes():
-    for gan_mode in ('vanilla', 'hinge', 'wgangp'):
+    for gan_mode in ('vanilla', 'hinge', 'wgangp', 'ralsgan'):
         model = MODELS.build(dict(MODEL, lambda_identity=0.0,
                                   gan_loss=dict(type='GANLoss', gan_mode=gan_mode)))
         log = model.train_step(batch(), build_optim_wrapper(model, OPTIM))

@@ -74,6 +74,27 @@ def test_wgangp_and_hinge_values():
         GANLoss('wgan')
 
 
+def test_relativistic_average_lsgan_values():
+    """'ralsgan': the discriminator wants real 1 above the mean fake and fake 1 below the mean
+    real, the generator the reverse; the mean of the two terms, 1 when D cannot tell (D = 0);
+    a single prediction is refused (it needs both)."""
+    real = torch.tensor([[0.5, -1.0], [2.0, 0.25]])
+    fake = torch.tensor([[-0.5, 0.75], [1.5, -2.0], [0.0, 1.0]])
+    loss = GANLoss('ralsgan')
+    assert loss.relativistic and not GANLoss('lsgan').relativistic
+    disc = 0.5 * (((real - fake.mean() - 1) ** 2).mean() + ((fake - real.mean() + 1) ** 2).mean())
+    gen = 0.5 * (((real - fake.mean() + 1) ** 2).mean() + ((fake - real.mean() - 1) ** 2).mean())
+    assert torch.isclose(loss.relativistic_loss(real, fake, is_disc=True), disc)
+    assert torch.isclose(loss.relativistic_loss(real, fake, is_disc=False), gen)
+    zeros = torch.zeros(2, 2)
+    for is_disc in (True, False):
+        assert loss.relativistic_loss(zeros, zeros, is_disc).item() == 1.0
+    # only the gap between real and fake counts: shifting both changes nothing
+    assert torch.isclose(loss.relativistic_loss(real + 3, fake + 3, True), disc)
+    with pytest.raises(ValueError, match='relativistic_loss'):
+        loss(fake, True)
+
+
 def test_gradient_penalty_of_a_linear_critic():
     # D(x) = sum(w * x): the gradient is w everywhere, so the penalty is (|w| - 1)^2
     critic = nn.Conv2d(3, 1, kernel_size=2, bias=False)

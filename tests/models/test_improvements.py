@@ -488,6 +488,49 @@ def test_adversarial_weights_per_direction_scale_their_own_term_only():
     assert all(torch.equal(a, b) for a, b in zip(other_grads['a2b'], paper_grads['a2b']))
 
 
+# ------------------------------------------------ the relativistic average LSGAN
+@pytest.mark.parametrize('batched', [False, True])
+def test_relativistic_gan_scores_fakes_against_the_real_images(batched):
+    """With gan_mode='ralsgan' each generator's adversarial term and each discriminator's loss
+    are the relativistic average LSGAN of D's scores of that domain's real images and of the
+    fakes (computed here by hand from the same D); the real images' scores give the
+    generators no gradient; every other term is the paper's. Batched calls agree."""
+    from cyclegan_plugin.models.losses import GANLoss
+    torch.manual_seed(0)
+    paper = MODELS.build(dict(MODEL, batch_discriminator_calls=batched))
+    ra = MODELS.build(dict(MODEL, batch_discriminator_calls=batched,
+                           gan_loss=dict(type='GANLoss', gan_mode='ralsgan')))
+    ra.load_state_dict(paper.state_dict())
+    g = torch.Generator().manual_seed(1)
+    real_A, real_B = (torch.rand(2, 3, 16, 16, generator=g) * 2 - 1 for _ in range(2))
+    images, losses, _ = generator_step(ra, real_A, real_B)
+    _, paper_losses, _ = generator_step(paper, real_A, real_B)
+    rel = GANLoss('ralsgan').relativistic_loss
+    D_A, D_B = ra.discriminators['b'], ra.discriminators['a']
+    with torch.no_grad():
+        expected_G_A = rel(D_A(real_B), D_A(images['fake_B']), is_disc=False)
+        expected_G_B = rel(D_B(real_A), D_B(images['fake_A']), is_disc=False)
+        expected_D_A = rel(D_A(real_B), D_A(images['fake_B']), is_disc=True)
+        loss_D_A = ra.discriminator_loss(D_A, real_B, images['fake_B'])
+    assert losses['loss_G_A'] == pytest.approx(expected_G_A.item(), rel=1e-6)
+    assert losses['loss_G_B'] == pytest.approx(expected_G_B.item(), rel=1e-6)
+    assert losses['loss_G_A'] != pytest.approx(paper_losses['loss_G_A'], rel=1e-3)
+    assert {k: v for k, v in losses.items() if not k.startswith('loss_G_')} == {
+        k: v for k, v in paper_losses.items() if not k.startswith('loss_G_')}
+    assert loss_D_A.item() == pytest.approx(expected_D_A.item(), rel=1e-6)
+    # the discriminators' scores of the real images carry no gradient to the generators
+    real_B_leaf = real_B.clone().requires_grad_(True)
+    ra.zero_grad()
+    ra.generator_adversarial(D_A, images['fake_B'].detach(), real_B_leaf).backward()
+    assert real_B_leaf.grad is None
+    # and a whole step trains: every network moves
+    optim = build_optim_wrapper(ra, OPTIM)
+    before = [p.detach().clone() for p in ra.parameters()]
+    log = ra.train_step(batch(), optim)
+    assert all(torch.isfinite(torch.as_tensor(v)) for v in log.values())
+    assert all(not torch.equal(a, b) for a, b in zip(before, ra.parameters()))
+
+
 # ------------------------------------------------------ identity weights per generator
 @pytest.mark.parametrize('batched', [False, True])
 def test_identity_weights_per_generator_weigh_and_skip_their_own_term_only(batched):

@@ -255,6 +255,7 @@ def test_the_fullres_switch_gives_the_unet_its_full_resolution_level(config, tmp
     # G_A's identity term keeps its weight: lambda_B x lambda_idt_A = 5 x 1 = 10 x 0.5
     ('cyc_b5', dict(lambda_A=10.0, lambda_B=5.0, lambda_idt_A=1.0, lambda_idt_B=0.5)),
     ('cnoise1', dict(lambda_A=10.0, cycle_noise=0.1)),
+    ('ralsgan', dict(lambda_A=10.0, relativistic_gan=True)),
 ])
 def test_the_loss_switches_reach_the_model(config, tmp_path, name, expected):
     """The loss switches (weights, the cycle's noise) change what the built model uses, and

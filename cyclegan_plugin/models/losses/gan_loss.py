@@ -1,7 +1,10 @@
-"""Adversarial objectives of the reference (GANLoss) plus hinge, and the WGAN-GP penalty.
+"""Adversarial objectives of the reference (GANLoss) plus hinge and the relativistic average
+LSGAN, and the WGAN-GP penalty.
 
 Discriminators output logits; each mode turns a prediction map and a target (real or fake)
 into a scalar. 'lsgan' (the paper's default) is MSE to 1/0, 'vanilla' BCE with logits.
+'ralsgan' compares real and fake predictions with each other instead
+(:meth:`GANLoss.relativistic_loss`).
 """
 import torch
 from torch import nn
@@ -9,7 +12,7 @@ import torch.nn.functional as F
 
 from ...registry import MODELS
 
-GAN_MODES = ('lsgan', 'vanilla', 'wgangp', 'hinge')
+GAN_MODES = ('lsgan', 'vanilla', 'wgangp', 'hinge', 'ralsgan')
 
 
 @MODELS.register_module()
@@ -28,8 +31,29 @@ class GANLoss(nn.Module):
         label = self.real_label if target_is_real else self.fake_label
         return label.to(prediction.dtype).expand_as(prediction)
 
+    @property
+    def relativistic(self) -> bool:
+        """Whether the loss takes real and fake predictions together (relativistic_loss)."""
+        return self.gan_mode == 'ralsgan'
+
+    def relativistic_loss(self, pred_real, pred_fake, is_disc):
+        """The relativistic average LSGAN (Jolicoeur-Martineau, ICLR 2019; ESRGAN's adversarial
+        loss): the discriminator asks every real patch to score 1 above the mean fake patch and
+        every fake patch 1 below the mean real one, the generator the reverse, so its images
+        are judged against the real ones instead of against a fixed target. The mean of the two
+        terms: 1 for each side when the discriminator cannot tell them apart (D = 0), as
+        LSGAN's generator term."""
+        pred_real, pred_fake = pred_real.float(), pred_fake.float()  # as mse_loss under autocast
+        sign = 1.0 if is_disc else -1.0
+        real_term = ((pred_real - pred_fake.mean() - sign) ** 2).mean()
+        fake_term = ((pred_fake - pred_real.mean() + sign) ** 2).mean()
+        return (real_term + fake_term) * 0.5
+
     def forward(self, prediction, target_is_real, is_disc=False):
         """``is_disc`` matters only for hinge, whose generator term is -mean(D(fake))."""
+        if self.relativistic:
+            raise ValueError("gan_mode 'ralsgan' compares real and fake predictions: call "
+                             'relativistic_loss(pred_real, pred_fake, is_disc)')
         if self.gan_mode == 'lsgan':
             return F.mse_loss(prediction, self.target_tensor(prediction, target_is_real))
         if self.gan_mode == 'vanilla':
