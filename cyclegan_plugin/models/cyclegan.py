@@ -277,9 +277,9 @@ class CycleGAN(BaseModel):
         return losses
 
     def generator_adversarial(self, netD, fake, real) -> torch.Tensor:
-        """A generator's adversarial term: GAN(D(fake), real); with the relativistic loss
-        against the frozen D's scores of the real images of that domain (one more D forward,
-        without gradient: none reaches the generator through the real images)."""
+        """A generator's adversarial term: D(fake) against the target 'real'; with the
+        relativistic loss against the frozen D's scores of that domain's real images (one more
+        D forward, without gradient: none reaches the generator through the real images)."""
         pred_fake = netD(self.augment(fake))
         if not self.relativistic_gan:
             return self.gan_loss(pred_fake, True)
