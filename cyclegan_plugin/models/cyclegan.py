@@ -181,8 +181,6 @@ class CycleGAN(BaseModel):
             apply_init_cfg(net, d_init)
 
         self.gan_loss = build(MODELS, gan_loss)
-        # 'ralsgan' scores fakes against reals (a loss of another class may not say)
-        self.relativistic_gan = bool(getattr(self.gan_loss, 'relativistic', False))
         self.disc_augment = build(MODELS, disc_augment) if disc_augment else None
         self.lambda_A, self.lambda_B = lambda_A, lambda_B
         self.lambda_identity, self.lambda_gp = lambda_identity, lambda_gp
@@ -275,6 +273,12 @@ class CycleGAN(BaseModel):
         losses['loss_cycle_B'] = F.l1_loss(images['rec_B'], real_B) * self.lambda_B
         losses.update(idt)  # last, as the reference sums them
         return losses
+
+    @property
+    def relativistic_gan(self) -> bool:
+        """Whether the adversarial loss scores fakes against reals ('ralsgan'); a loss of
+        another class may not say."""
+        return bool(getattr(self.gan_loss, 'relativistic', False))
 
     def generator_adversarial(self, netD, fake, real) -> torch.Tensor:
         """A generator's adversarial term: D(fake) against the target 'real'; with the
