@@ -708,6 +708,19 @@ def _spread(values):
     return (max(values) - min(values)) / statistics.median(values) if len(values) > 1 else 0.0
 
 
+def load_before() -> list:
+    """The 1-minute load average before a benchmark's first run ([] where the OS has none):
+    at the end it counts our own runs, so only the start says whether others were running."""
+    return [os.getloadavg()[0]] if hasattr(os, 'getloadavg') else []
+
+
+def print_load_note(load, info) -> None:
+    if load and load[0] > 0.5:
+        print(f'note: the 1-minute load average was {load[0]:.1f} before the first run on '
+              f'{info["usable_cores"]} cores: other work was running, so these figures are '
+              'noisy; rerun on a quiet machine')
+
+
 def bench_programs(args):
     """Whole training programs from their own command lines (see the module docstring)."""
     from mmengine.config import Config
@@ -718,7 +731,7 @@ def bench_programs(args):
     ref_python = args.reference_python or sys.executable
     repo = osp.abspath(args.reference_repo) if args.reference_repo else None
     entries = program_entries(args, info['native_bf16'])
-    load = [os.getloadavg()[0]] if hasattr(os, 'getloadavg') else []
+    load = load_before()
     keep = osp.abspath(args.keep_logs) if args.keep_logs else None
     if keep:
         os.makedirs(keep, exist_ok=True)
@@ -807,10 +820,7 @@ def bench_programs(args):
     print_program_table(rows)
     seconds = time.perf_counter() - began
     print(f'programs: {len(runs)} runs in {seconds / 60:.1f} min')
-    if load and load[0] > 0.5:  # at the end it counts our own runs: only the start says
-        print(f'note: the 1-minute load average was {load[0]:.1f} before the first run on '
-              f'{info["usable_cores"]} cores: other work was running, so these figures are '
-              'noisy; rerun on a quiet machine')
+    print_load_note(load, info)
     return dict(machine=info, load_average=load, sizes=sizes, threads=threads_list,
                 workers=args.workers, repeats=args.repeats, seconds=seconds, rows=rows,
                 runs=runs, reference_repo=repo, reference_python=ref_python if repo else None,
@@ -985,7 +995,7 @@ def bench_fid_programs(args):
                                                       seeded_inception_state_dict)
     info = machine_info(args.device)
     print(machine_line(info), flush=True)
-    load = [os.getloadavg()[0]] if hasattr(os, 'getloadavg') else []
+    load = load_before()
     per_folder = args.num_images // 2
     programs = ['ours'] + (['pytorch-fid'] if args.pytorch_fid_python else [])
     runs = []
@@ -1059,9 +1069,7 @@ def bench_fid_programs(args):
         print(f"pytorch-fid / ours: {figures['speedup']:.2f}x (median wall times); FID "
               f"{ours['fid']!r} vs {theirs['fid']!r}: relative difference "
               f"{figures['fid_relative_difference']:.1e}")
-    if load and load[0] > 0.5:
-        print(f'note: the 1-minute load average was {load[0]:.1f} before the first run: '
-              'other work was running, so these figures are noisy')
+    print_load_note(load, info)
     return figures
 
 
