@@ -239,11 +239,13 @@ def infer_discriminator_config(state: Mapping) -> dict:
     spectral = is_spectral(state)
     state = plain_weights(state)
     if layout == 'patch':
-        convs = _conv_weights(state)
-        return dict(type='PatchDiscriminator', in_channels=state['model.0.weight'].shape[1],
+        convs = [k for k in _conv_weights(state) if k.startswith('model.')]
+        full_res = 'full_res_in.0.weight' in state  # ours, opt-in: a stride-1 first layer
+        first = state['full_res_in.0.weight' if full_res else 'model.0.weight']
+        return dict(type='PatchDiscriminator', in_channels=first.shape[1],
                     ndf=state['model.0.weight'].shape[0], n_layers=len(convs) - 2,
                     norm=infer_norm(state, convs[1]), spectral_norm=spectral,
-                    antialias='blur_kernel' in state)
+                    antialias='blur_kernel' in state, full_res=full_res)
     if layout == 'pixel':
         return dict(type='PixelDiscriminator', in_channels=state['net.0.weight'].shape[1],
                     ndf=state['net.0.weight'].shape[0], norm=infer_norm(state, 'net.2.weight'),

@@ -143,6 +143,9 @@ def discriminator_to_mmagic(state: Mapping) -> 'OrderedDict[str, torch.Tensor]':
     if cfg['antialias']:
         raise CheckpointError("MMagic's CycleGAN discriminator has no anti-aliased "
                               'downsampling (antialias=True)')
+    if cfg['full_res']:
+        raise CheckpointError("MMagic's CycleGAN discriminator has no full-resolution first "
+                              'layer (full_res=True)')
     state = _reverse_colours(state, 'model.0', None)
     return _rename(state, patch_conv_pairs(cfg['n_layers']), to_mmagic=True, bare_last=True)
 

@@ -62,8 +62,10 @@ def not_in_reference(state: Mapping[str, torch.Tensor]) -> Optional[str]:
         return 'an attention mask (attention=True)'
     if 'input_scale' in state:
         return 'a residual output (residual=True)'
-    if any(k.startswith('full_res_') for k in state):
+    if any(k.startswith('full_res_out.') for k in state):
         return "a U-Net's full-resolution top level (full_res=True)"
+    if any(k.startswith('full_res_') for k in state):
+        return "a discriminator's full-resolution first layer (full_res=True)"
     if 'blur_kernel' in state:
         return 'anti-aliased downsampling (antialias=True)'
     return None

@@ -21,9 +21,10 @@ from torch import nn
 import torch.nn.functional as F
 
 from ..registry import MODELS, build
+from .discriminators.patch_discriminator import blur, gaussian_kernel
 from .image_pool import ImagePool
 from .init import apply_init_cfg
-from .losses import gradient_penalty
+from .losses import gradient_penalty, r1_penalty
 from .nonfinite import POLICIES as NONFINITE_POLICIES
 from .nonfinite import losses_may_update, skipped_steps
 
@@ -117,6 +118,20 @@ class CycleGAN(BaseModel):
             generator can hide what the cycle loss needs (the horse's colour in a zebra) in a
             low-amplitude signal the discriminator overlooks (Chu et al. 2017); noise
             drowns that signal (Bashkirova et al. 2019). 0 (the default): the reference.
+        lambda_r1: weight (gamma) of the R1 penalty on each discriminator, gamma / 2 times the
+            mean over the batch of ``||grad_x D(x)||^2`` on the real images it judges, where
+            ``D(x)`` is the mean of its patch scores (Mescheder, Geiger, Nowozin, "Which
+            Training Methods for GANs do actually Converge?", ICML 2018): a discriminator
+            that is flat on the real data stops the generator and discriminator circling
+            round each other. 0 (the default, the reference): none.
+        r1_interval: add the R1 term every this many discriminator updates, scaled by the
+            interval (StyleGAN2's lazy regularisation: the same penalty on average for a
+            fraction of the double backward passes). 1: every update.
+        cycle_blur_A, cycle_blur_B: the sigma in pixels of a Gaussian blur of fake_B (of
+            fake_A) where G_B (G_A) reads it back in the cycle A -> B -> A (B -> A -> B), in
+            training only. A code hidden in fine detail (the horse's colour as speckle in a
+            zebra's white stripes, Chu et al. 2017) does not pass the blur: what the cycle
+            needs has to be carried by what is left. 0 (the default, the reference): none.
         discriminator_overrides: keys that differ for one discriminator, by the domain it
             judges: ``{'a': dict(norm='none')}`` changes D_B (it judges domain A images:
             G_B's adversary), ``'b'`` changes D_A (G_A's). None (the reference): both are
@@ -144,6 +159,10 @@ class CycleGAN(BaseModel):
                  lambda_identity_A: Optional[float] = None,
                  lambda_identity_B: Optional[float] = None,
                  cycle_noise: float = 0.0,
+                 lambda_r1: float = 0.0,
+                 r1_interval: int = 1,
+                 cycle_blur_A: float = 0.0,
+                 cycle_blur_B: float = 0.0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -188,6 +207,15 @@ class CycleGAN(BaseModel):
         if cycle_noise < 0:
             raise ValueError(f'cycle_noise is a standard deviation: >= 0, got {cycle_noise}')
         self.cycle_noise = float(cycle_noise)
+        if min(cycle_blur_A, cycle_blur_B) < 0:
+            raise ValueError('cycle_blur_A / cycle_blur_B are blur radii (sigma, pixels): >= 0, '
+                             f'got {cycle_blur_A} and {cycle_blur_B}')
+        self.cycle_blur = dict(A=float(cycle_blur_A), B=float(cycle_blur_B))
+        if lambda_r1 < 0 or int(r1_interval) != r1_interval or r1_interval < 1:
+            raise ValueError(f'lambda_r1 must be >= 0 and r1_interval a whole number >= 1, '
+                             f'got {lambda_r1} and {r1_interval}')
+        self.lambda_r1, self.r1_interval = float(lambda_r1), int(r1_interval)
+        self._d_updates = 0  # discriminator updates so far, for the lazy R1 term
         # fake_B_pool feeds D_A, fake_A_pool feeds D_B (queried in that order)
         self.fake_B_pool = ImagePool(pool_size)
         self.fake_A_pool = ImagePool(pool_size)
@@ -232,24 +260,30 @@ class CycleGAN(BaseModel):
                         [real.shape[0], other.shape[0]])
                 else:
                     out[fake] = G(real)
-            out['rec_A'] = G_B(self.read_back(out['fake_B']))
-            out['rec_B'] = G_A(self.read_back(out['fake_A']))
+            out['rec_A'] = G_B(self.read_back(out['fake_B'], 'A'))
+            out['rec_B'] = G_A(self.read_back(out['fake_A'], 'B'))
             return out
         # the reference's order: forward() first, the identity images in backward_G()
         out = dict(fake_B=G_A(real_A))
-        out['rec_A'] = G_B(self.read_back(out['fake_B']))
+        out['rec_A'] = G_B(self.read_back(out['fake_B'], 'A'))
         out['fake_A'] = G_B(real_B)
-        out['rec_B'] = G_A(self.read_back(out['fake_A']))
+        out['rec_B'] = G_A(self.read_back(out['fake_A'], 'B'))
         if idt_A:
             out['idt_A'] = G_A(real_B)
         if idt_B:
             out['idt_B'] = G_B(real_A)
         return out
 
-    def read_back(self, fake: torch.Tensor) -> torch.Tensor:
-        """What the cycle's second generator reads of ``fake``: ``fake`` itself, or in
-        training with ``cycle_noise`` ``fake`` plus that noise."""
-        if self.cycle_noise > 0 and self.training:
+    def read_back(self, fake: torch.Tensor, cycle: str = 'A') -> torch.Tensor:
+        """What the second generator of cycle ``cycle`` ('A': A -> B -> A reads fake_B, 'B'
+        reads fake_A) reads of ``fake``: ``fake`` itself, or in training ``fake`` blurred
+        (``cycle_blur_A`` / ``_B``) and plus ``cycle_noise``."""
+        if not self.training:
+            return fake
+        sigma = self.cycle_blur[cycle]
+        if sigma > 0:
+            fake = blur(fake, gaussian_kernel(sigma).to(fake.device))
+        if self.cycle_noise > 0:
             return fake + torch.randn_like(fake) * self.cycle_noise
         return fake
 
@@ -296,10 +330,13 @@ class CycleGAN(BaseModel):
         """What a discriminator sees of ``images``: them, or their DiffAugment."""
         return images if self.disc_augment is None else self.disc_augment(images)
 
-    def discriminator_loss(self, netD, real, fake) -> torch.Tensor:
+    def discriminator_loss(self, netD, real, fake, r1: bool = False) -> torch.Tensor:
         """0.5 * (GAN(D(real), real) + GAN(D(fake), fake)) [+ lambda_gp * GP for wgangp]; with
-        the relativistic loss the mean of its two terms (GANLoss.relativistic_loss)."""
+        the relativistic loss the mean of its two terms (GANLoss.relativistic_loss);
+        ``r1``: plus the R1 term on the real images (``lambda_r1``)."""
         fake = fake.detach()
+        if r1:
+            real = real.detach().requires_grad_(True)
         seen_real, seen_fake = self.augment(real), self.augment(fake)
         if self.batch_discriminator_calls:
             pred_real, pred_fake = netD(torch.cat([seen_real, seen_fake])).split(
@@ -313,6 +350,8 @@ class CycleGAN(BaseModel):
                     + self.gan_loss(pred_fake, False, is_disc=True)) * 0.5
         if self.gan_loss.gan_mode == 'wgangp' and self.lambda_gp > 0:
             loss = loss + self.lambda_gp * gradient_penalty(_unwrap(netD), real, fake)
+        if r1:
+            loss = loss + 0.5 * self.lambda_r1 * self.r1_interval * r1_penalty(pred_real, real)
         return loss
 
     # ------------------------------------------------------------------ MMEngine API
@@ -365,12 +404,14 @@ class CycleGAN(BaseModel):
         """One step of the discriminators' optimizer on pooled fakes made before the
         generators' update (in the images' own precision: under autocast the fakes may be
         bf16/fp16). Returns the log."""
+        self._d_updates += 1
+        r1 = self.lambda_r1 > 0 and self._d_updates % self.r1_interval == 0
         with optim.optim_context(self.discriminators):
             pool_B = self.fake_B_pool.query(images['fake_B'].to(real_B.dtype))
             pool_A = self.fake_A_pool.query(images['fake_A'].to(real_A.dtype))
             loss, log_vars = self.parse_losses(dict(
-                loss_D_A=self.discriminator_loss(self.discriminators['b'], real_B, pool_B),
-                loss_D_B=self.discriminator_loss(self.discriminators['a'], real_A, pool_A)))
+                loss_D_A=self.discriminator_loss(self.discriminators['b'], real_B, pool_B, r1),
+                loss_D_B=self.discriminator_loss(self.discriminators['a'], real_A, pool_A, r1)))
         log_vars['loss_D'] = log_vars.pop('loss')
         if not losses_may_update(log_vars, 'discriminators', self.nonfinite):
             optim.zero_grad()

@@ -2,6 +2,7 @@
 import math
 import os
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -129,6 +130,29 @@ def test_stripe_period_finds_the_period_of_stripes_in_the_mask(period, angle):
     assert math.isnan(dm.stripe_period(img, np.zeros_like(mask)))
 
 
+def test_stripe_softness_counts_the_mid_grey_pixels_of_the_body():
+    """Square stripes leave only the pixels of their edges at mid-grey; the same stripes
+    blurred, or with grey speckle in their white, leave more; the background does not
+    count; a flat body or an empty mask is NaN."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:64, 0:64].astype(np.float64)
+    mask = ((xx - 30) ** 2 / 24 ** 2 + (yy - 33) ** 2 / 16 ** 2 < 1).astype(np.uint8) * 255
+    square = 128 + 110 * np.sign(np.sin(2 * np.pi * (xx + 0.5 * yy) / 6.0))
+
+    def image(lum):
+        lum = np.where(mask > 0, lum, 128 + rng.normal(0, 60, lum.shape))
+        return np.clip(np.repeat(lum[..., None], 3, -1), 0, 255).astype(np.uint8)
+
+    sharp = dm.stripe_softness(image(square), mask)
+    assert 0.0 <= sharp < 0.12
+    assert dm.stripe_softness(image(cv2.GaussianBlur(square, (0, 0), 1.0)), mask) > sharp + 0.1
+    speckle = np.where((square > 128) & (rng.random(square.shape) < 0.2), 128.0, square)
+    assert dm.stripe_softness(image(speckle), mask) > sharp + 0.05
+    flat = np.full_like(square, 90.0)
+    assert math.isnan(dm.stripe_softness(image(flat), mask))
+    assert math.isnan(dm.stripe_softness(image(square), np.zeros_like(mask)))
+
+
 # ------------------------------------------------------------------------- MMEngine metric
 def test_registered(root):
     metric = METRICS.build(dict(type='MiniHorse2ZebraMetric', data_root=root))
@@ -169,6 +193,13 @@ def test_perfect_translation(root):
         read_image(os.path.join(root, 'testA_gt_B', n)),
         read_image(os.path.join(root, 'testA_mask', n), 'L')) for n in a]))
     assert res['stripe_period_real_B'] == pytest.approx(np.mean([dm.stripe_period(
+        read_image(os.path.join(root, 'testB', n)),
+        read_image(os.path.join(root, 'testB_mask', n), 'L')) for n in b]))
+    # the same for the softness of the stripes
+    assert res['stripe_softness_a2b'] == pytest.approx(np.mean([dm.stripe_softness(
+        read_image(os.path.join(root, 'testA_gt_B', n)),
+        read_image(os.path.join(root, 'testA_mask', n), 'L')) for n in a]))
+    assert res['stripe_softness_real_B'] == pytest.approx(np.mean([dm.stripe_softness(
         read_image(os.path.join(root, 'testB', n)),
         read_image(os.path.join(root, 'testB_mask', n), 'L')) for n in b]))
 

@@ -335,6 +335,49 @@ def test_antialias_is_read_from_its_key_and_refused_by_foreign_layouts():
     assert layout.infer_model_config(ours)['discriminator']['antialias'] is True
 
 
+@pytest.mark.parametrize('n_layers', [2, 3])
+def test_full_res_discriminator_reads_the_image_at_full_resolution_first(n_layers):
+    """full_res=True puts a 3x3 stride-1 convolution to ndf // 2 maps and a LeakyReLU in
+    front of the PatchGAN, whose first layer then reads those maps: the same output size,
+    every other layer and key as the reference's; one changed pixel reaches the output
+    through it."""
+    torch.manual_seed(0)
+    plain = PatchDiscriminator(ndf=8, n_layers=n_layers)
+    net = PatchDiscriminator(ndf=8, n_layers=n_layers, full_res=True)
+    first = net.full_res_in[0]
+    assert (first.in_channels, first.out_channels, first.kernel_size, first.stride) == (
+        3, 4, (3, 3), (1, 1))
+    assert net.model[0].in_channels == 4
+    assert set(net.state_dict()) - set(plain.state_dict()) == {
+        'full_res_in.0.weight', 'full_res_in.0.bias'}
+    assert {k: v.shape for k, v in net.state_dict().items() if k != 'model.0.weight'
+            and not k.startswith('full_res_in.')} == {
+        k: v.shape for k, v in plain.state_dict().items() if k != 'model.0.weight'}
+    x = torch.randn(2, 3, 32, 32)
+    assert net(x).shape == plain(x).shape
+    with torch.no_grad():
+        expected = net.model(net.full_res_in(x))
+    assert torch.equal(net(x), expected)
+
+
+def test_full_res_discriminator_is_read_from_its_keys_and_refused_by_foreign_layouts():
+    net = PatchDiscriminator(in_channels=1, ndf=4, n_layers=2, full_res=True)
+    cfg = layout.infer_discriminator_config(net.state_dict())
+    assert (cfg['full_res'], cfg['in_channels'], cfg['ndf'], cfg['n_layers'], cfg['norm']) == (
+        True, 1, 4, 2, 'instance')
+    PatchDiscriminator(**{k: v for k, v in cfg.items() if k != 'type'}).load_state_dict(
+        net.state_dict(), strict=True)
+    assert layout.infer_discriminator_config(
+        PatchDiscriminator(ndf=4).state_dict())['full_res'] is False
+    ours = model_state(discriminator=dict(type='PatchDiscriminator', ndf=4, n_layers=2,
+                                          full_res=True))
+    assert_foreign_layouts_refused(
+        ours, "discriminators.b uses a discriminator's full-resolution first layer",
+        'full-resolution first layer')
+    assert set(mmagic.ours_to_mmagic(ours, discriminators=False))
+    assert layout.infer_model_config(ours)['discriminator']['full_res'] is True
+
+
 # -------------------------------------------------------------------- DiffAugment
 def test_diffaugment_translation_shifts_with_a_zero_border():
     torch.manual_seed(0)
@@ -531,6 +574,67 @@ def test_relativistic_gan_scores_fakes_against_the_real_images(batched):
     assert all(not torch.equal(a, b) for a, b in zip(before, ra.parameters()))
 
 
+# ------------------------------------------------------------------------ R1 penalty
+def test_r1_penalty_is_the_squared_gradient_of_the_mean_patch_score():
+    """For a 1x1 convolution D(x) = mean over pixels of w . x + b, the gradient of the mean
+    score is w / (H W) at every pixel: ||grad||^2 = |w|^2 / (H W), whatever the image."""
+    from cyclegan_plugin.models.losses import r1_penalty
+    torch.manual_seed(0)
+    net = nn.Conv2d(3, 1, 1)
+    x = torch.randn(4, 3, 8, 6, requires_grad=True)
+    value = r1_penalty(net(x), x)
+    assert value.item() == pytest.approx(net.weight.pow(2).sum().item() / (8 * 6), rel=1e-6)
+    value.backward()  # differentiable in D's weights: the discriminator's step lowers it
+    assert torch.allclose(net.weight.grad, 2 * net.weight.detach() / 48, rtol=1e-6)
+
+
+@pytest.mark.parametrize('batched', [False, True])
+def test_r1_adds_its_term_to_the_discriminators_loss_every_interval(batched):
+    """lambda_r1 adds gamma / 2 x interval x R1 (by hand, from the same D) to each
+    discriminator's loss on every r1_interval-th discriminator update and nothing on the
+    others; the generators' losses are the paper's; a whole step with it trains."""
+    from cyclegan_plugin.models.losses import r1_penalty
+    torch.manual_seed(0)
+    # no pool: its random draws would differ between the two models' steps
+    paper = MODELS.build(dict(MODEL, batch_discriminator_calls=batched, pool_size=0))
+    r1 = MODELS.build(dict(MODEL, batch_discriminator_calls=batched, pool_size=0,
+                           lambda_r1=10.0, r1_interval=2))
+    r1.load_state_dict(paper.state_dict())
+    g = torch.Generator().manual_seed(1)
+    real_A, real_B = (torch.rand(2, 3, 16, 16, generator=g) * 2 - 1 for _ in range(2))
+    fake_B = torch.rand(2, 3, 16, 16, generator=g) * 2 - 1
+    D_A = r1.discriminators['b']
+    leaf = real_B.clone().requires_grad_(True)
+    expected = r1_penalty(D_A(leaf), leaf).item()
+    assert expected > 0
+    plain = paper.discriminator_loss(paper.discriminators['b'], real_B, fake_B).item()
+    assert r1.discriminator_loss(D_A, real_B, fake_B).item() == pytest.approx(plain, rel=1e-6)
+    assert r1.discriminator_loss(D_A, real_B, fake_B, r1=True).item() == pytest.approx(
+        plain + 0.5 * 10.0 * 2 * expected, rel=1e-5)
+    # the generators' losses are untouched
+    _, losses, _ = generator_step(r1, real_A, real_B)
+    _, paper_losses, _ = generator_step(paper, real_A, real_B)
+    assert losses == paper_losses
+    # in training: updates 1 and 3 carry no R1 term, update 2 does
+    optim, paper_optim = build_optim_wrapper(r1, OPTIM), build_optim_wrapper(paper, OPTIM)
+    gaps = []
+    for _ in range(3):
+        data = batch()
+        log, paper_log = r1.train_step(data, optim), paper.train_step(data, paper_optim)
+        assert all(torch.isfinite(torch.as_tensor(v)) for v in log.values())
+        gaps.append(float(log['loss_D_A']) - float(paper_log['loss_D_A']))
+        r1.load_state_dict(paper.state_dict())  # the same weights for the next comparison
+    assert gaps[0] == pytest.approx(0, abs=1e-6) and gaps[2] == pytest.approx(0, abs=1e-6)
+    assert gaps[1] > 1e-4
+
+
+def test_r1_settings_are_checked():
+    for bad in (dict(lambda_r1=-1.0), dict(lambda_r1=1.0, r1_interval=0),
+                dict(lambda_r1=1.0, r1_interval=1.5)):
+        with pytest.raises(ValueError, match='lambda_r1'):
+            MODELS.build(dict(MODEL, **bad))
+
+
 # ------------------------------------------------------ identity weights per generator
 @pytest.mark.parametrize('batched', [False, True])
 def test_identity_weights_per_generator_weigh_and_skip_their_own_term_only(batched):
@@ -644,6 +748,39 @@ def test_cycle_noise_reaches_the_cycle_only_and_only_in_training(batched):
     assert clean.cycle_noise == 0.0
     with pytest.raises(ValueError, match='cycle_noise'):
         MODELS.build(dict(MODEL, cycle_noise=-0.1))
+
+
+@pytest.mark.parametrize('batched', [False, True])
+def test_cycle_blur_reaches_its_own_cycle_only_and_only_in_training(batched):
+    """cycle_blur_A blurs fake_B (a normalised Gaussian of that sigma, reflect-padded) where
+    G_B reads it back in the cycle A -> B -> A, and nothing else: G_A reads fake_A as it is,
+    every fake, identity image and the other cycle are the paper's, and out of training
+    nothing is blurred."""
+    from cyclegan_plugin.models.discriminators.patch_discriminator import blur, gaussian_kernel
+    kernel = gaussian_kernel(1.0)
+    assert kernel.shape == (7, 7) and kernel.sum().item() == pytest.approx(1.0)
+    assert torch.equal(kernel, kernel.T) and kernel[3, 3] == kernel.max()
+    torch.manual_seed(0)
+    model = MODELS.build(dict(MODEL, cycle_blur_A=1.0, batch_generator_calls=batched))
+    paper = MODELS.build(dict(MODEL, batch_generator_calls=batched))
+    paper.load_state_dict(model.state_dict())
+    real_A, real_B = (torch.rand(2, 3, 32, 32) * 2 - 1 for _ in range(2))
+    for training in (True, False):
+        model.train(training), paper.train(training)
+        with torch.no_grad():
+            images, expected = (m.forward_generators(real_A, real_B) for m in (model, paper))
+            if training:
+                expected['rec_A'] = paper.generators['b2a'](
+                    blur(expected['fake_B'], kernel))
+        assert set(images) == set(expected)
+        for key in images:
+            torch.testing.assert_close(images[key], expected[key], rtol=1e-5, atol=1e-6)
+    with torch.no_grad():
+        model.train()
+        assert not torch.allclose(model.forward_generators(real_A, real_B)['rec_A'],
+                                  paper.forward_generators(real_A, real_B)['rec_A'])
+    with pytest.raises(ValueError, match='cycle_blur'):
+        MODELS.build(dict(MODEL, cycle_blur_B=-1.0))
 
 
 # ------------------------------------------------------ one discriminator differs

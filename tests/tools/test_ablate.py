@@ -256,6 +256,9 @@ def test_the_fullres_switch_gives_the_unet_its_full_resolution_level(config, tmp
     ('cyc_b5', dict(lambda_A=10.0, lambda_B=5.0, lambda_idt_A=1.0, lambda_idt_B=0.5)),
     ('cnoise1', dict(lambda_A=10.0, cycle_noise=0.1)),
     ('ralsgan', dict(lambda_A=10.0, relativistic_gan=True)),
+    ('r1', dict(lambda_A=10.0, lambda_r1=10.0, r1_interval=4)),
+    ('cblur_a1', dict(lambda_A=10.0, cycle_blur=dict(A=1.0, B=0.0), cycle_noise=0.0)),
+    ('r1_100', dict(lambda_r1=100.0, r1_interval=4)),
 ])
 def test_the_loss_switches_reach_the_model(config, tmp_path, name, expected):
     """The loss switches (weights, the cycle's noise) change what the built model uses, and
@@ -275,6 +278,20 @@ def test_the_pool_switches_set_both_history_pools(config, tmp_path, name, size):
     cfg, _ = variant_config(config, tmp_path, name)
     model = MODELS.build(cfg.model)
     assert (model.fake_A_pool.pool_size, model.fake_B_pool.pool_size) == (size, size)
+
+
+@pytest.mark.parametrize('name,full_res', [('unet', False), ('dfr', True)])
+def test_the_full_resolution_discriminator_switch_reaches_both_discriminators(
+        config, tmp_path, name, full_res):
+    """'dfr' gives both PatchGANs their full-resolution first layer; the generators and the
+    rest of the discriminators are the config's."""
+    from cyclegan_plugin.registry import MODELS
+    cfg, flags = variant_config(config, tmp_path, f'unet+{name}' if name != 'unet' else name)
+    assert flags == []
+    model = MODELS.build(cfg.model)
+    assert [hasattr(model.discriminators[d], 'full_res_in') for d in 'ab'] == [full_res] * 2
+    depth = cfg.model.discriminator.n_layers
+    assert [model.discriminators[d].n_layers for d in 'ab'] == [depth] * 2
 
 
 @pytest.mark.parametrize('name,norms', [('dnone', dict(a=0, b=0)), ('dnone_a', dict(a=0, b=3))])
@@ -319,18 +336,20 @@ def test_the_decay_switch_lowers_the_rate_over_its_share_of_the_run(config, tmp_
         [2e-4 * (1 - max(0, i + 1 - constant) / (decay + 1)) for i in range(4)], rel=1e-12)
 
 
-@pytest.mark.parametrize('name,lr_g,lr_d,n_layers', [
-    ('dlr2', 2e-4, 4e-4, 3),
-    ('lr2', 4e-4, 4e-4, 3),
-    ('lr2+dlr4', 4e-4, 8e-4, 3),
-    ('glr05+dlr2', 1e-4, 4e-4, 3),
-    ('d4', 2e-4, 2e-4, 4),
+@pytest.mark.parametrize('name,lr_g,lr_d,n_layers,beta1', [
+    ('dlr2', 2e-4, 4e-4, 3, 0.5),
+    ('lr2', 4e-4, 4e-4, 3, 0.5),
+    ('lr2+dlr4', 4e-4, 8e-4, 3, 0.5),
+    ('glr05+dlr2', 1e-4, 4e-4, 3, 0.5),
+    ('d4', 2e-4, 2e-4, 4, 0.5),
+    ('beta0', 2e-4, 2e-4, 3, 0.0),
 ])
 def test_the_rate_and_depth_switches_reach_the_optimizers_and_networks(
-        config, tmp_path, name, lr_g, lr_d, n_layers):
+        config, tmp_path, name, lr_g, lr_d, n_layers, beta1):
     """The two time-scale and doubled-rate switches set the rates the built Adam optimizers
-    start from (through --amp's wrappers too), the deeper PatchGAN gets one more stride-2
-    layer, and a 64x64 image still gets a patch map."""
+    start from (through --amp's wrappers too), 'beta0' both optimizers' first beta, the
+    deeper PatchGAN gets one more stride-2 layer, and a 64x64 image still gets a patch
+    map."""
     import torch
     from mmengine.optim import build_optim_wrapper
     from cyclegan_plugin.engine.amp import use_amp
@@ -343,6 +362,8 @@ def test_the_rate_and_depth_switches_reach_the_optimizers_and_networks(
     wrappers = build_optim_wrapper(model, optim_wrapper)
     rates = {k: [g['lr'] for g in w.optimizer.param_groups] for k, w in wrappers.items()}
     assert rates == dict(generators=[lr_g], discriminators=[lr_d])
+    assert {k: [g['betas'] for g in w.optimizer.param_groups] for k, w in wrappers.items()} == {
+        k: [(beta1, 0.999)] for k in ('generators', 'discriminators')}
     D = model.discriminators['a']
     strided = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (2, 2)]
     assert len(strided) == n_layers

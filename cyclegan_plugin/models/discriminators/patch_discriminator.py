@@ -19,7 +19,16 @@ Karras et al., CVPR 2020). The first convolution reads the image unfiltered: a b
 would hide a generator's period-2 checkerboard from the discriminator. The filter is the
 buffer ``blur_kernel``: the convolutions keep the reference's keys, and the extra key tells
 a state dict's reader (and fails the reference's strict load).
+
+``full_res=True`` (opt-in, not in the reference) reads the image first with a 3x3 stride-1
+convolution to ``ndf // 2`` maps and a LeakyReLU at full resolution (``full_res_in``), which
+the first 4x4 stride-2 convolution then reads: the reference's first layer subsamples as
+it reads the pixels, so a pattern of 2-3 pixels (a stripe at 64x64, an outline) reaches the
+discriminator only through linear filters of the raw image. The other layers and their keys
+stay; the first convolution reads ``ndf // 2`` channels, which the reference cannot load.
 """
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -35,12 +44,17 @@ class PatchDiscriminator(nn.Module):
     """The reference NLayerDiscriminator: ``n_layers=3`` is the 70x70 PatchGAN ('basic')."""
 
     def __init__(self, in_channels=3, ndf=64, n_layers=3, norm='instance', spectral_norm=False,
-                 antialias=False, init_cfg=dict(type='normal', gain=0.02)):
+                 antialias=False, full_res=False, init_cfg=dict(type='normal', gain=0.02)):
         super().__init__()
         self.in_channels, self.ndf, self.n_layers = in_channels, ndf, n_layers
-        self.spectral_norm, self.antialias = spectral_norm, antialias
+        self.spectral_norm, self.antialias, self.full_res = spectral_norm, antialias, full_res
         bias = conv_bias(norm)
-        seq = [nn.Conv2d(in_channels, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+        first_in = in_channels
+        if full_res:
+            first_in = max(ndf // 2, 1)
+            self.full_res_in = nn.Sequential(
+                nn.Conv2d(in_channels, first_in, 3, stride=1, padding=1), nn.LeakyReLU(0.2, True))
+        seq = [nn.Conv2d(first_in, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
         nf_mult = 1
         for n in range(1, n_layers + 1):
             nf_mult_prev, nf_mult = nf_mult, min(2 ** n, 8)
@@ -58,6 +72,8 @@ class PatchDiscriminator(nn.Module):
         apply_init_cfg(self, init_cfg)
 
     def forward(self, x):
+        if self.full_res:
+            x = self.full_res_in(x)
         if not self.antialias:
             return self.model(x)
         for i, layer in enumerate(self.model):
@@ -73,6 +89,15 @@ def blur(x, kernel):
     channels, pad = x.shape[1], kernel.shape[-1] // 2
     weight = kernel.to(x.dtype).expand(channels, 1, *kernel.shape)
     return F.conv2d(F.pad(x, (pad,) * 4, mode='reflect'), weight, groups=channels)
+
+
+def gaussian_kernel(sigma: float) -> torch.Tensor:
+    """A normalised 2-D Gaussian of standard deviation ``sigma`` pixels, ``2 ceil(3 sigma) + 1``
+    taps a side (for :func:`blur`)."""
+    radius = max(1, int(math.ceil(3 * sigma)))
+    taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=torch.float32) / sigma) ** 2)
+    taps = taps / taps.sum()
+    return torch.outer(taps, taps)
 
 
 def add_spectral_norm(net: nn.Module) -> nn.Module:

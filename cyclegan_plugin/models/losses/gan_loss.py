@@ -83,3 +83,13 @@ def gradient_penalty(netD, real, fake, kind='mixed', constant=1.0):
                                 create_graph=True, retain_graph=True)
     grad = grad.reshape(grad.shape[0], -1)
     return ((grad + 1e-16).norm(2, dim=1) - constant).pow(2).mean()
+
+
+def r1_penalty(pred_real, real):
+    """R1 (Mescheder et al. 2018): the mean over the batch of ``||grad_x D(x)||^2`` at the real
+    images ``real`` (which must require grad), ``D(x)`` being the mean of each image's patch
+    scores ``pred_real``; differentiable (create_graph) so the discriminator's step lowers it.
+    Without the gamma / 2."""
+    scores = pred_real.float().mean(dim=tuple(range(1, pred_real.dim())))
+    grad, = torch.autograd.grad(scores.sum(), real, create_graph=True)
+    return grad.float().pow(2).reshape(grad.shape[0], -1).sum(dim=1).mean()
