@@ -187,21 +187,16 @@ def test_perfect_translation(root):
     assert res['psnr_a2b'] == dm.PSNR_CAP and res['l1_a2b'] == 0.0
     assert res['stripe_a2b'] == pytest.approx(1.0, abs=0.15)
     assert res['stripe_b2a'] == pytest.approx(0.0, abs=0.15)
-    # the fake zebras' period is measured on fake_B (here the rendered zebras of testA's
-    # scenes), the real zebras' on real_B
-    assert res['stripe_period_a2b'] == pytest.approx(np.mean([dm.stripe_period(
-        read_image(os.path.join(root, 'testA_gt_B', n)),
-        read_image(os.path.join(root, 'testA_mask', n), 'L')) for n in a]))
-    assert res['stripe_period_real_B'] == pytest.approx(np.mean([dm.stripe_period(
-        read_image(os.path.join(root, 'testB', n)),
-        read_image(os.path.join(root, 'testB_mask', n), 'L')) for n in b]))
-    # the same for the softness of the stripes
-    assert res['stripe_softness_a2b'] == pytest.approx(np.mean([dm.stripe_softness(
-        read_image(os.path.join(root, 'testA_gt_B', n)),
-        read_image(os.path.join(root, 'testA_mask', n), 'L')) for n in a]))
-    assert res['stripe_softness_real_B'] == pytest.approx(np.mean([dm.stripe_softness(
-        read_image(os.path.join(root, 'testB', n)),
-        read_image(os.path.join(root, 'testB_mask', n), 'L')) for n in b]))
+    # the fake zebras' period and softness are measured on fake_B (here the rendered zebras
+    # of testA's scenes), the real zebras' on real_B
+    for measure in ('period', 'softness'):
+        fn = getattr(dm, f'stripe_{measure}')
+        assert res[f'stripe_{measure}_a2b'] == pytest.approx(np.mean([fn(
+            read_image(os.path.join(root, 'testA_gt_B', n)),
+            read_image(os.path.join(root, 'testA_mask', n), 'L')) for n in a]))
+        assert res[f'stripe_{measure}_real_B'] == pytest.approx(np.mean([fn(
+            read_image(os.path.join(root, 'testB', n)),
+            read_image(os.path.join(root, 'testB_mask', n), 'L')) for n in b]))
 
 
 def test_deduplicates_repeated_images_and_evaluate(root):

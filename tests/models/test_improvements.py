@@ -319,20 +319,30 @@ def test_antialias_blurs_the_input_of_each_strided_convolution_after_the_first(n
         assert not torch.allclose(net(torch.zeros(1, 3, 32, 32)), net(checker))
 
 
-def test_antialias_is_read_from_its_key_and_refused_by_foreign_layouts():
-    net = PatchDiscriminator(ndf=4, n_layers=2, antialias=True, spectral_norm=True)
+@pytest.mark.parametrize('switch,reference_match,mmagic_match', [
+    ('antialias', r'discriminators.b uses anti-aliased downsampling', 'anti-aliased'),
+    ('full_res', "discriminators.b uses a discriminator's full-resolution first layer",
+     'full-resolution first layer'),
+])
+def test_discriminator_switches_are_read_from_their_keys_and_refused_by_foreign_layouts(
+        switch, reference_match, mmagic_match):
+    """A PatchGAN with the switch (with spectral norm, and reading one channel) is read back
+    from its keys alone and loads strictly; without it the switch reads False; the
+    reference's and MMagic's layouts refuse it, naming it; the generators still convert."""
+    net = PatchDiscriminator(in_channels=1, ndf=4, n_layers=2, spectral_norm=True,
+                             **{switch: True})
     cfg = layout.infer_discriminator_config(net.state_dict())
-    assert cfg['antialias'] is True and cfg['spectral_norm'] is True
+    assert (cfg[switch], cfg['spectral_norm'], cfg['in_channels'], cfg['ndf'],
+            cfg['n_layers'], cfg['norm']) == (True, True, 1, 4, 2, 'instance')
     PatchDiscriminator(**{k: v for k, v in cfg.items() if k != 'type'}).load_state_dict(
         net.state_dict(), strict=True)
     assert layout.infer_discriminator_config(
-        PatchDiscriminator(ndf=4).state_dict())['antialias'] is False
+        PatchDiscriminator(ndf=4).state_dict())[switch] is False
     ours = model_state(discriminator=dict(type='PatchDiscriminator', ndf=4, n_layers=2,
-                                          antialias=True))
-    assert_foreign_layouts_refused(ours, r'discriminators.b uses anti-aliased downsampling',
-                                   'anti-aliased')
+                                          **{switch: True}))
+    assert_foreign_layouts_refused(ours, reference_match, mmagic_match)
     assert set(mmagic.ours_to_mmagic(ours, discriminators=False))
-    assert layout.infer_model_config(ours)['discriminator']['antialias'] is True
+    assert layout.infer_model_config(ours)['discriminator'][switch] is True
 
 
 @pytest.mark.parametrize('n_layers', [2, 3])
@@ -358,24 +368,6 @@ def test_full_res_discriminator_reads_the_image_at_full_resolution_first(n_layer
     with torch.no_grad():
         expected = net.model(net.full_res_in(x))
     assert torch.equal(net(x), expected)
-
-
-def test_full_res_discriminator_is_read_from_its_keys_and_refused_by_foreign_layouts():
-    net = PatchDiscriminator(in_channels=1, ndf=4, n_layers=2, full_res=True)
-    cfg = layout.infer_discriminator_config(net.state_dict())
-    assert (cfg['full_res'], cfg['in_channels'], cfg['ndf'], cfg['n_layers'], cfg['norm']) == (
-        True, 1, 4, 2, 'instance')
-    PatchDiscriminator(**{k: v for k, v in cfg.items() if k != 'type'}).load_state_dict(
-        net.state_dict(), strict=True)
-    assert layout.infer_discriminator_config(
-        PatchDiscriminator(ndf=4).state_dict())['full_res'] is False
-    ours = model_state(discriminator=dict(type='PatchDiscriminator', ndf=4, n_layers=2,
-                                          full_res=True))
-    assert_foreign_layouts_refused(
-        ours, "discriminators.b uses a discriminator's full-resolution first layer",
-        'full-resolution first layer')
-    assert set(mmagic.ours_to_mmagic(ours, discriminators=False))
-    assert layout.infer_model_config(ours)['discriminator']['full_res'] is True
 
 
 # -------------------------------------------------------------------- DiffAugment
