@@ -189,6 +189,12 @@ SWITCHES = {
               'of an iteration on a CPU)',
               dict(optim_wrapper=dict(generators=dict(optimizer=dict(fused=True)),
                                       discriminators=dict(optimizer=dict(fused=True)))), []),
+    'fp32': ("fp32 training where the config trains in bf16 (the demo's AmpOptimWrapper "
+             "replaced by OptimWrapper with the demo's Adam): does bf16 cost detail?",
+             dict(optim_wrapper={
+                 k: dict(_delete_=True, type='mmengine.OptimWrapper',
+                         optimizer=dict(type='Adam', lr=0.0002, betas=(0.5, 0.999), fused=True))
+                 for k in ('generators', 'discriminators')}), []),
     'bf16': ('bf16 mixed precision (CPUs with native bf16, CUDA)', {}, ['--amp', 'bfloat16']),
     'batched': ('batched generator and discriminator calls (the same maths)',
                 dict(model=dict(batch_generator_calls=True, batch_discriminator_calls=True)),

@@ -1,6 +1,7 @@
 """tools/ablate.py end to end on a tiny config: calibration, equal-time budgets, training,
 scoring, the table and its files (the figures themselves are the script's business)."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -292,6 +293,24 @@ def test_the_full_resolution_discriminator_switch_reaches_both_discriminators(
     assert [hasattr(model.discriminators[d], 'full_res_in') for d in 'ab'] == [full_res] * 2
     depth = cfg.model.discriminator.n_layers
     assert [model.discriminators[d].n_layers for d in 'ab'] == [depth] * 2
+
+
+def test_the_fp32_switch_takes_the_demos_bf16_wrappers_out(tmp_path):
+    """On the demo's config (bf16 mixed-precision wrappers) 'fp32' builds plain
+    OptimWrappers with the same Adam: the same rate, betas and fused kernel."""
+    from mmengine.optim import OptimWrapper, build_optim_wrapper
+    from cyclegan_plugin.registry import MODELS
+    demo = str(Path(__file__).resolve().parents[2] / 'configs' / 'cyclegan_mini_horse2zebra.py')
+    for name, amp in (('paper', True), ('fp32', False)):
+        cfg, flags = variant_config(demo, tmp_path, name)
+        assert flags == []
+        wrappers = build_optim_wrapper(MODELS.build(cfg.model), cfg.optim_wrapper.to_dict())
+        for wrapper in wrappers.values():
+            # (on the CPU the package's CPUAmpOptimWrapper stands for AmpOptimWrapper)
+            assert (type(wrapper) is not OptimWrapper) == amp
+            assert isinstance(wrapper, OptimWrapper)
+            group = wrapper.optimizer.param_groups[0]
+            assert (group['lr'], group['betas'], group['fused']) == (2e-4, (0.5, 0.999), True)
 
 
 @pytest.mark.parametrize('name,norms', [('dnone', dict(a=0, b=0)), ('dnone_a', dict(a=0, b=3))])
