@@ -211,6 +211,9 @@ class CycleGAN(BaseModel):
             raise ValueError('cycle_blur_A / cycle_blur_B are blur radii (sigma, pixels): >= 0, '
                              f'got {cycle_blur_A} and {cycle_blur_B}')
         self.cycle_blur = dict(A=float(cycle_blur_A), B=float(cycle_blur_B))
+        # the blurs' kernels, made once (read_back runs every training step)
+        self._cycle_blur_kernels = {cycle: gaussian_kernel(sigma)
+                                    for cycle, sigma in self.cycle_blur.items() if sigma > 0}
         if lambda_r1 < 0 or int(r1_interval) != r1_interval or r1_interval < 1:
             raise ValueError(f'lambda_r1 must be >= 0 and r1_interval a whole number >= 1, '
                              f'got {lambda_r1} and {r1_interval}')
@@ -280,9 +283,9 @@ class CycleGAN(BaseModel):
         (``cycle_blur_A`` / ``_B``) and plus ``cycle_noise``."""
         if not self.training:
             return fake
-        sigma = self.cycle_blur[cycle]
-        if sigma > 0:
-            fake = blur(fake, gaussian_kernel(sigma).to(fake.device))
+        kernel = self._cycle_blur_kernels.get(cycle)
+        if kernel is not None:
+            fake = blur(fake, kernel.to(fake.device))
         if self.cycle_noise > 0:
             return fake + torch.randn_like(fake) * self.cycle_noise
         return fake
