@@ -98,6 +98,17 @@ SWITCHES = {
                  "A -> B -> A (cycle_blur_A=1): the horse's colour hidden as fine speckle in "
                  'the zebra (Chu et al. 2017) does not pass it',
                  dict(model=dict(cycle_blur_A=1.0)), []),
+    'cdet_a': ("the cycle A -> B -> A trains G_B only (cycle_detach_A=True: G_B reads fake_B "
+               'detached): G_A is no longer taught to hide the horse in its zebra for G_B to '
+               'read back (Chu et al. 2017)', dict(model=dict(cycle_detach_A=True)), []),
+    'cdet': ('each cycle trains only its second generator (cycle_detach_A and _B): neither '
+             'generator is taught to hide its input in its output',
+             dict(model=dict(cycle_detach_A=True, cycle_detach_B=True)), []),
+    'fread_b': ("the cycle B -> A -> B reads back with G_A's weights held "
+                '(cycle_fixed_reader_B=True): G_A is no longer a regression of each real '
+                "zebra's stripes from the horse G_B made of it (soft edges where that is "
+                'ambiguous); G_B still learns from the cycle',
+                dict(model=dict(cycle_fixed_reader_B=True)), []),
     'cyc5': ('half the cycle weight (lambda_A = lambda_B = 5; the identity loss, scaled by '
              'them, halves too)', dict(model=dict(lambda_A=5.0, lambda_B=5.0)), []),
     'gan_a2': ("twice the weight of G_A's adversarial term (lambda_gan_A=2): horse -> zebra "
@@ -140,8 +151,21 @@ SWITCHES = {
             'stride-1 convolution to ndf / 2 maps before the PatchGAN): stripes and outlines '
             'of 2-3 pixels seen through a non-linear layer before the first subsampling',
             dict(model=dict(discriminator=dict(full_res=True))), []),
+    'dspec': ("a spectral judge in each discriminator (spectrum_bins=32: a linear layer on "
+              "the image's azimuthal log power spectrum, its score added to every patch's; "
+              'Durall et al. 2020, Chen et al. 2021): the fakes miss the sharp edges\' high '
+              'frequencies', dict(model=dict(discriminator=dict(spectrum_bins=32))), []),
     'd34': ('a 34x34 PatchGAN (n_layers=2): at 64x64 the 70x70 one sees the whole image',
             dict(model=dict(discriminator=dict(n_layers=2))), []),
+    'gnone': ("generators without normalisation (generator.norm='none': no instance norm, "
+              "the reference's --norm none for the generators only): an instance norm divides "
+              "each map by statistics of the whole image, so a pattern's strength can follow "
+              'how much of the image the animal fills',
+              dict(model=dict(generator=dict(norm='none'))), []),
+    'gnone_k': ("generators without normalisation, initialised for it (generator.norm='none', "
+                "init_cfg kaiming: He et al. 2015; the paper's N(0, 0.02) leaves a U-Net without "
+                'norm near zero at the start)',
+                dict(model=dict(generator=dict(norm='none', init_cfg=dict(type='kaiming')))), []),
     'dnone': ("discriminators without normalisation (discriminator.norm='none': no instance "
               "norm and, as the reference builds it, no bias; the generators keep theirs): the "
               "instance norm of the PatchGAN's inner layers divides out most of how strong a "

@@ -245,7 +245,9 @@ def infer_discriminator_config(state: Mapping) -> dict:
         return dict(type='PatchDiscriminator', in_channels=first.shape[1],
                     ndf=state['model.0.weight'].shape[0], n_layers=len(convs) - 2,
                     norm=infer_norm(state, convs[1]), spectral_norm=spectral,
-                    antialias='blur_kernel' in state, full_res=full_res)
+                    antialias='blur_kernel' in state, full_res=full_res,
+                    spectrum_bins=(state['spectrum_head.weight'].shape[1]
+                                   if 'spectrum_head.weight' in state else 0))
     if layout == 'pixel':
         return dict(type='PixelDiscriminator', in_channels=state['net.0.weight'].shape[1],
                     ndf=state['net.0.weight'].shape[0], norm=infer_norm(state, 'net.2.weight'),

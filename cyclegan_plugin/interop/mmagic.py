@@ -146,6 +146,9 @@ def discriminator_to_mmagic(state: Mapping) -> 'OrderedDict[str, torch.Tensor]':
     if cfg['full_res']:
         raise CheckpointError("MMagic's CycleGAN discriminator has no full-resolution first "
                               'layer (full_res=True)')
+    if cfg['spectrum_bins']:
+        raise CheckpointError("MMagic's CycleGAN discriminator has no spectral judge "
+                              '(spectrum_bins)')
     state = _reverse_colours(state, 'model.0', None)
     return _rename(state, patch_conv_pairs(cfg['n_layers']), to_mmagic=True, bare_last=True)
 

@@ -68,6 +68,8 @@ def not_in_reference(state: Mapping[str, torch.Tensor]) -> Optional[str]:
         return "a discriminator's full-resolution first layer (full_res=True)"
     if 'blur_kernel' in state:
         return 'anti-aliased downsampling (antialias=True)'
+    if any(k.startswith('spectrum_head.') for k in state):
+        return "a discriminator's spectral judge (spectrum_bins)"
     return None
 
 

@@ -132,6 +132,20 @@ class CycleGAN(BaseModel):
             training only. A code hidden in fine detail (the horse's colour as speckle in a
             zebra's white stripes, Chu et al. 2017) does not pass the blur: what the cycle
             needs has to be carried by what is left. 0 (the default, the reference): none.
+        cycle_detach_A, cycle_detach_B: the cycle A -> B -> A (B -> A -> B) trains only its
+            second generator: G_B reads fake_B (G_A reads fake_A) detached from the graph, so
+            the first generator gets no gradient from that cycle. The cycle's gradient
+            through fake_B is what teaches G_A to hide the horse in its zebra for G_B to read
+            back (Chu et al. 2017); without it G_A keeps the adversarial and identity terms
+            and its part as the reader of the other cycle. False (the default, the
+            reference): both generators learn from both cycles.
+        cycle_fixed_reader_A, cycle_fixed_reader_B: the cycle A -> B -> A (B -> A -> B) reads
+            back with its second generator's weights held: G_B (G_A) passes the gradient on
+            to the fake it reads but takes none itself, so only the first generator learns
+            from that cycle. As the reader a generator is a regression onto the other
+            domain's real images from what the other generator left in its fake; where that
+            is ambiguous (a zebra's stripes from the horse G_B made of it) an L1 regression
+            paints soft edges. False (the default, the reference): both learn.
         discriminator_overrides: keys that differ for one discriminator, by the domain it
             judges: ``{'a': dict(norm='none')}`` changes D_B (it judges domain A images:
             G_B's adversary), ``'b'`` changes D_A (G_A's). None (the reference): both are
@@ -163,6 +177,10 @@ class CycleGAN(BaseModel):
                  r1_interval: int = 1,
                  cycle_blur_A: float = 0.0,
                  cycle_blur_B: float = 0.0,
+                 cycle_detach_A: bool = False,
+                 cycle_detach_B: bool = False,
+                 cycle_fixed_reader_A: bool = False,
+                 cycle_fixed_reader_B: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -214,6 +232,9 @@ class CycleGAN(BaseModel):
         # the blurs' kernels, made once (read_back runs every training step)
         self._cycle_blur_kernels = {cycle: gaussian_kernel(sigma)
                                     for cycle, sigma in self.cycle_blur.items() if sigma > 0}
+        self.cycle_detach = dict(A=bool(cycle_detach_A), B=bool(cycle_detach_B))
+        self.cycle_fixed_reader = dict(A=bool(cycle_fixed_reader_A),
+                                       B=bool(cycle_fixed_reader_B))
         if lambda_r1 < 0 or int(r1_interval) != r1_interval or r1_interval < 1:
             raise ValueError(f'lambda_r1 must be >= 0 and r1_interval a whole number >= 1, '
                              f'got {lambda_r1} and {r1_interval}')
@@ -263,26 +284,37 @@ class CycleGAN(BaseModel):
                         [real.shape[0], other.shape[0]])
                 else:
                     out[fake] = G(real)
-            out['rec_A'] = G_B(self.read_back(out['fake_B'], 'A'))
-            out['rec_B'] = G_A(self.read_back(out['fake_A'], 'B'))
+            out['rec_A'] = self.reader(G_B, 'A')(self.read_back(out['fake_B'], 'A'))
+            out['rec_B'] = self.reader(G_A, 'B')(self.read_back(out['fake_A'], 'B'))
             return out
         # the reference's order: forward() first, the identity images in backward_G()
         out = dict(fake_B=G_A(real_A))
-        out['rec_A'] = G_B(self.read_back(out['fake_B'], 'A'))
+        out['rec_A'] = self.reader(G_B, 'A')(self.read_back(out['fake_B'], 'A'))
         out['fake_A'] = G_B(real_B)
-        out['rec_B'] = G_A(self.read_back(out['fake_A'], 'B'))
+        out['rec_B'] = self.reader(G_A, 'B')(self.read_back(out['fake_A'], 'B'))
         if idt_A:
             out['idt_A'] = G_A(real_B)
         if idt_B:
             out['idt_B'] = G_B(real_A)
         return out
 
+    def reader(self, G: nn.Module, cycle: str):
+        """The second generator of cycle ``cycle`` as the cycle calls it: ``G`` itself, or in
+        training with ``cycle_fixed_reader_<cycle>`` ``G`` with its weights detached."""
+        if not (self.training and self.cycle_fixed_reader[cycle]):
+            return G
+        held = {name: p.detach() for name, p in G.named_parameters()}
+        return lambda x: torch.func.functional_call(G, held, (x,))
+
     def read_back(self, fake: torch.Tensor, cycle: str = 'A') -> torch.Tensor:
         """What the second generator of cycle ``cycle`` ('A': A -> B -> A reads fake_B, 'B'
-        reads fake_A) reads of ``fake``: ``fake`` itself, or in training ``fake`` blurred
-        (``cycle_blur_A`` / ``_B``) and plus ``cycle_noise``."""
+        reads fake_A) reads of ``fake``: ``fake`` itself, or in training ``fake`` detached
+        (``cycle_detach_A`` / ``_B``), blurred (``cycle_blur_A`` / ``_B``) and plus
+        ``cycle_noise``."""
         if not self.training:
             return fake
+        if self.cycle_detach[cycle]:
+            fake = fake.detach()
         kernel = self._cycle_blur_kernels.get(cycle)
         if kernel is not None:
             fake = blur(fake, kernel.to(fake.device))

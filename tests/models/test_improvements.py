@@ -319,30 +319,64 @@ def test_antialias_blurs_the_input_of_each_strided_convolution_after_the_first(n
         assert not torch.allclose(net(torch.zeros(1, 3, 32, 32)), net(checker))
 
 
-@pytest.mark.parametrize('switch,reference_match,mmagic_match', [
-    ('antialias', r'discriminators.b uses anti-aliased downsampling', 'anti-aliased'),
-    ('full_res', "discriminators.b uses a discriminator's full-resolution first layer",
+@pytest.mark.parametrize('switch,value,reference_match,mmagic_match', [
+    ('antialias', True, r'discriminators.b uses anti-aliased downsampling', 'anti-aliased'),
+    ('full_res', True, "discriminators.b uses a discriminator's full-resolution first layer",
      'full-resolution first layer'),
+    ('spectrum_bins', 8, "discriminators.b uses a discriminator's spectral judge",
+     'spectral judge'),
 ])
 def test_discriminator_switches_are_read_from_their_keys_and_refused_by_foreign_layouts(
-        switch, reference_match, mmagic_match):
+        switch, value, reference_match, mmagic_match):
     """A PatchGAN with the switch (with spectral norm, and reading one channel) is read back
-    from its keys alone and loads strictly; without it the switch reads False; the
+    from its keys alone and loads strictly; without it the switch reads off; the
     reference's and MMagic's layouts refuse it, naming it; the generators still convert."""
     net = PatchDiscriminator(in_channels=1, ndf=4, n_layers=2, spectral_norm=True,
-                             **{switch: True})
+                             **{switch: value})
     cfg = layout.infer_discriminator_config(net.state_dict())
     assert (cfg[switch], cfg['spectral_norm'], cfg['in_channels'], cfg['ndf'],
-            cfg['n_layers'], cfg['norm']) == (True, True, 1, 4, 2, 'instance')
+            cfg['n_layers'], cfg['norm']) == (value, True, 1, 4, 2, 'instance')
     PatchDiscriminator(**{k: v for k, v in cfg.items() if k != 'type'}).load_state_dict(
         net.state_dict(), strict=True)
-    assert layout.infer_discriminator_config(
-        PatchDiscriminator(ndf=4).state_dict())[switch] is False
+    assert not layout.infer_discriminator_config(PatchDiscriminator(ndf=4).state_dict())[switch]
     ours = model_state(discriminator=dict(type='PatchDiscriminator', ndf=4, n_layers=2,
-                                          **{switch: True}))
+                                          **{switch: value}))
     assert_foreign_layouts_refused(ours, reference_match, mmagic_match)
     assert set(mmagic.ours_to_mmagic(ours, discriminators=False))
-    assert layout.infer_model_config(ours)['discriminator'][switch] is True
+    assert layout.infer_model_config(ours)['discriminator'][switch] == value
+
+
+def test_reduced_spectrum_finds_a_pattern_in_its_ring_at_any_size():
+    """A grey cosine of period 4 px (frequency 0.25, 0.35 of the corner's) peaks in ring
+    int(0.354 x 16) = 5 of 16 at 32x32 and at 64x64, in fp32 under bf16 autocast too; a
+    flat image has the same value in every ring beyond the first."""
+    from cyclegan_plugin.models.discriminators.patch_discriminator import reduced_spectrum
+    for size in (32, 64):
+        x = torch.cos(torch.arange(size) * 2 * torch.pi / 4).expand(1, 3, size, size)
+        spectrum = reduced_spectrum(x, 16)
+        assert spectrum.shape == (1, 16) and spectrum.dtype == torch.float32
+        assert int(spectrum[0, 1:].argmax()) + 1 == 5
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            torch.testing.assert_close(reduced_spectrum(x.bfloat16(), 16), spectrum)
+    flat = reduced_spectrum(torch.full((1, 3, 32, 32), 0.5), 16)
+    assert torch.allclose(flat[0, 1:], flat[0, 1])
+
+
+def test_spectral_judge_adds_its_score_to_every_patch():
+    """spectrum_bins: the output is the PatchGAN's map plus the linear head's score of the
+    image's reduced spectrum, for each image; the head learns from the loss."""
+    from cyclegan_plugin.models.discriminators.patch_discriminator import reduced_spectrum
+    torch.manual_seed(0)
+    net = PatchDiscriminator(ndf=8, n_layers=2, spectrum_bins=16)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    out = net(x)
+    with torch.no_grad():
+        expected = net.patches(x) + net.spectrum_head(reduced_spectrum(x, 16)).view(2, 1, 1, 1)
+    torch.testing.assert_close(out, expected)
+    out.square().mean().backward()
+    assert net.spectrum_head.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match='spectrum_bins'):
+        PatchDiscriminator(spectrum_bins=-1)
 
 
 @pytest.mark.parametrize('n_layers', [2, 3])
@@ -773,6 +807,52 @@ def test_cycle_blur_reaches_its_own_cycle_only_and_only_in_training(batched):
                                   paper.forward_generators(real_A, real_B)['rec_A'])
     with pytest.raises(ValueError, match='cycle_blur'):
         MODELS.build(dict(MODEL, cycle_blur_B=-1.0))
+
+
+@pytest.mark.parametrize('batched', [False, True])
+@pytest.mark.parametrize('switch,rec,real,silent', [
+    ('cycle_detach_A', 'rec_A', 'real_A', 'a2b'),       # G_A gets nothing from A -> B -> A
+    ('cycle_fixed_reader_B', 'rec_B', 'real_B', 'a2b'),  # G_A reads B -> A -> B held
+    ('cycle_fixed_reader_A', 'rec_A', 'real_A', 'b2a'),
+])
+def test_cycle_gradient_switches_silence_one_generator_in_one_cycle(
+        switch, rec, real, silent, batched):
+    """cycle_detach_A stops the cycle A -> B -> A's gradient at fake_B (G_A gets none), the
+    fixed reader of a cycle takes none itself (its weights held) and passes it on; the other
+    generator gets the paper's gradient from that cycle, the other cycle is the paper's, and
+    every image is the same."""
+    torch.manual_seed(0)
+    model = MODELS.build(dict(MODEL, batch_generator_calls=batched, **{switch: True}))
+    paper = MODELS.build(dict(MODEL, batch_generator_calls=batched))
+    paper.load_state_dict(model.state_dict())
+    reals = dict(real_A=torch.rand(2, 3, 32, 32) * 2 - 1, real_B=torch.rand(2, 3, 32, 32) * 2 - 1)
+
+    def grad_norms(m, rec, real):
+        """The norm of the gradient of that cycle's L1 in each generator's weights."""
+        loss = nn.functional.l1_loss(
+            m.forward_generators(reals['real_A'], reals['real_B'])[rec], reals[real])
+        norms = {}
+        for d, G in m.generators.items():
+            grads = torch.autograd.grad(loss, list(G.parameters()), retain_graph=True,
+                                        allow_unused=True)
+            norms[d] = sum(0.0 if g is None else g.norm().item() for g in grads)
+        return norms
+
+    model.train(), paper.train()
+    switched, both = grad_norms(model, rec, real), grad_norms(paper, rec, real)
+    learning = 'b2a' if silent == 'a2b' else 'a2b'
+    assert switched[silent] == 0.0 and both[silent] > 0
+    assert switched[learning] == pytest.approx(both[learning], rel=1e-5)
+    other = ('rec_B', 'real_B') if rec == 'rec_A' else ('rec_A', 'real_A')
+    switched, both = grad_norms(model, *other), grad_norms(paper, *other)
+    for d in ('a2b', 'b2a'):
+        assert switched[d] > 0 and switched[d] == pytest.approx(both[d], rel=1e-5)
+    with torch.no_grad():
+        images, expected = (m.forward_generators(reals['real_A'], reals['real_B'])
+                            for m in (model, paper))
+    for key in expected:
+        torch.testing.assert_close(images[key], expected[key], rtol=0, atol=0)
+    assert paper.cycle_detach == paper.cycle_fixed_reader == dict(A=False, B=False)
 
 
 # ------------------------------------------------------ one discriminator differs

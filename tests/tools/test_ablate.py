@@ -260,6 +260,10 @@ def test_the_fullres_switch_gives_the_unet_its_full_resolution_level(config, tmp
     ('r1', dict(lambda_A=10.0, lambda_r1=10.0, r1_interval=4)),
     ('cblur_a1', dict(lambda_A=10.0, cycle_blur=dict(A=1.0, B=0.0), cycle_noise=0.0)),
     ('r1_100', dict(lambda_r1=100.0, r1_interval=4)),
+    ('cdet_a', dict(cycle_detach=dict(A=True, B=False), cycle_blur=dict(A=0.0, B=0.0))),
+    ('cdet', dict(cycle_detach=dict(A=True, B=True))),
+    ('fread_b', dict(cycle_fixed_reader=dict(A=False, B=True),
+                     cycle_detach=dict(A=False, B=False))),
 ])
 def test_the_loss_switches_reach_the_model(config, tmp_path, name, expected):
     """The loss switches (weights, the cycle's noise) change what the built model uses, and
@@ -281,16 +285,18 @@ def test_the_pool_switches_set_both_history_pools(config, tmp_path, name, size):
     assert (model.fake_A_pool.pool_size, model.fake_B_pool.pool_size) == (size, size)
 
 
-@pytest.mark.parametrize('name,full_res', [('unet', False), ('dfr', True)])
-def test_the_full_resolution_discriminator_switch_reaches_both_discriminators(
-        config, tmp_path, name, full_res):
-    """'dfr' gives both PatchGANs their full-resolution first layer; the generators and the
-    rest of the discriminators are the config's."""
+@pytest.mark.parametrize('name,full_res,bins', [('unet', False, 0), ('dfr', True, 0),
+                                               ('dspec', False, 32)])
+def test_the_discriminator_switches_reach_both_discriminators(
+        config, tmp_path, name, full_res, bins):
+    """'dfr' gives both PatchGANs their full-resolution first layer, 'dspec' their spectral
+    judge of 32 rings; the generators and the rest of the discriminators are the config's."""
     from cyclegan_plugin.registry import MODELS
     cfg, flags = variant_config(config, tmp_path, f'unet+{name}' if name != 'unet' else name)
     assert flags == []
     model = MODELS.build(cfg.model)
     assert [hasattr(model.discriminators[d], 'full_res_in') for d in 'ab'] == [full_res] * 2
+    assert [model.discriminators[d].spectrum_bins for d in 'ab'] == [bins] * 2
     depth = cfg.model.discriminator.n_layers
     assert [model.discriminators[d].n_layers for d in 'ab'] == [depth] * 2
 
@@ -313,11 +319,14 @@ def test_the_fp32_switch_takes_the_demos_bf16_wrappers_out(tmp_path):
             assert (group['lr'], group['betas'], group['fused']) == (2e-4, (0.5, 0.999), True)
 
 
-@pytest.mark.parametrize('name,norms', [('dnone', dict(a=0, b=0)), ('dnone_a', dict(a=0, b=3))])
-def test_the_discriminator_norm_switches_take_the_instance_norm_out(config, tmp_path, name,
-                                                                   norms):
+@pytest.mark.parametrize('name,norms,generator_norms', [
+    ('dnone', dict(a=0, b=0), True), ('dnone_a', dict(a=0, b=3), True),
+    ('gnone', dict(a=3, b=3), False), ('gnone_k', dict(a=3, b=3), False)])
+def test_the_norm_switches_take_the_instance_norm_out(config, tmp_path, name, norms,
+                                                      generator_norms):
     """'dnone' builds both PatchGANs without instance norm, 'dnone_a' only D_B (the one
-    that judges domain A); the generators keep theirs."""
+    that judges domain A), and the generators keep theirs; 'gnone' builds both U-Nets
+    without it, and the discriminators keep theirs."""
     from torch import nn
     from cyclegan_plugin.registry import MODELS
     cfg, flags = variant_config(config, tmp_path, f'unet+{name}')
@@ -325,7 +334,8 @@ def test_the_discriminator_norm_switches_take_the_instance_norm_out(config, tmp_
     model = MODELS.build(cfg.model)
     assert {d: sum(isinstance(m, nn.InstanceNorm2d) for m in model.discriminators[d].modules())
             for d in 'ab'} == norms
-    assert any(isinstance(m, nn.InstanceNorm2d) for m in model.generators['a2b'].modules())
+    assert [any(isinstance(m, nn.InstanceNorm2d) for m in model.generators[d].modules())
+            for d in ('a2b', 'b2a')] == [generator_norms] * 2
 
 
 @pytest.mark.filterwarnings('ignore:Detected call of')
