@@ -336,6 +336,11 @@ def test_the_norm_switches_take_the_instance_norm_out(config, tmp_path, name, no
             for d in 'ab'} == norms
     assert [any(isinstance(m, nn.InstanceNorm2d) for m in model.generators[d].modules())
             for d in ('a2b', 'b2a')] == [generator_norms] * 2
+    # 'gnone_k' draws the generators' weights with Kaiming's init (fan-in 3 x 4 x 4 for the
+    # first convolution: std sqrt(2 / 48) = 0.2), the others with the paper's std 0.02
+    first = next(m for m in model.generators['a2b'].modules() if isinstance(m, nn.Conv2d))
+    assert first.weight.std().item() == pytest.approx(0.2 if name == 'gnone_k' else 0.02,
+                                                      rel=0.25)
 
 
 @pytest.mark.filterwarnings('ignore:Detected call of')
