@@ -134,21 +134,22 @@ def generator_from_mmagic(state: Mapping, padding_type: str = 'reflect'
     return _reverse_colours(ours, pairs[0][0], pairs[-1][0])
 
 
+# our PatchGAN's opt-in switches (infer_discriminator_config's keys) that MMagic's lacks
+_NOT_IN_MMAGIC_DISCRIMINATOR = (
+    ('spectral_norm', 'spectral normalisation'),
+    ('antialias', 'anti-aliased downsampling (antialias=True)'),
+    ('full_res', 'full-resolution first layer (full_res=True)'),
+    ('spectrum_bins', 'spectral judge (spectrum_bins)'),
+)
+
+
 def discriminator_to_mmagic(state: Mapping) -> 'OrderedDict[str, torch.Tensor]':
     cfg = infer_discriminator_config(state)
     if cfg['type'] != 'PatchDiscriminator':
         raise CheckpointError(f'MMagic has no counterpart of our {cfg["type"]}')
-    if cfg['spectral_norm']:
-        raise CheckpointError("MMagic's CycleGAN discriminator has no spectral normalisation")
-    if cfg['antialias']:
-        raise CheckpointError("MMagic's CycleGAN discriminator has no anti-aliased "
-                              'downsampling (antialias=True)')
-    if cfg['full_res']:
-        raise CheckpointError("MMagic's CycleGAN discriminator has no full-resolution first "
-                              'layer (full_res=True)')
-    if cfg['spectrum_bins']:
-        raise CheckpointError("MMagic's CycleGAN discriminator has no spectral judge "
-                              '(spectrum_bins)')
+    for key, what in _NOT_IN_MMAGIC_DISCRIMINATOR:
+        if cfg[key]:
+            raise CheckpointError(f"MMagic's CycleGAN discriminator has no {what}")
     state = _reverse_colours(state, 'model.0', None)
     return _rename(state, patch_conv_pairs(cfg['n_layers']), to_mmagic=True, bare_last=True)
 
