@@ -21,7 +21,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from ..registry import MODELS, build
-from .discriminators.patch_discriminator import blur, gaussian_kernel
+from .filters import blur, gaussian_kernel
 from .image_pool import ImagePool
 from .init import apply_init_cfg
 from .losses import gradient_penalty, r1_penalty

@@ -12,7 +12,7 @@ from cyclegan_plugin.interop.reference import ours_to_reference
 from cyclegan_plugin.io import CheckpointError
 from cyclegan_plugin.models import (DiffAugment, GeneratorEMA, PatchDiscriminator,
                                     PixelDiscriminator, ResnetGenerator, UnetGenerator)
-from cyclegan_plugin.models.discriminators.patch_discriminator import blur
+from cyclegan_plugin.models.filters import blur
 from cyclegan_plugin.models.generators.resnet_generator import ResizeConv
 from cyclegan_plugin.registry import MODELS
 
@@ -782,7 +782,7 @@ def test_cycle_blur_reaches_its_own_cycle_only_and_only_in_training(batched):
     G_B reads it back in the cycle A -> B -> A, and nothing else: G_A reads fake_A as it is,
     every fake, identity image and the other cycle are the paper's, and out of training
     nothing is blurred."""
-    from cyclegan_plugin.models.discriminators.patch_discriminator import blur, gaussian_kernel
+    from cyclegan_plugin.models.filters import gaussian_kernel
     kernel = gaussian_kernel(1.0)
     assert kernel.shape == (7, 7) and kernel.sum().item() == pytest.approx(1.0)
     assert torch.equal(kernel, kernel.T) and kernel[3, 3] == kernel.max()

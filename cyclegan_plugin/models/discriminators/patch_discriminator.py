@@ -46,6 +46,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 from ...registry import MODELS
+from ..filters import blur
 from ..init import apply_init_cfg
 from ..norm import conv_bias, make_norm
 
@@ -125,23 +126,6 @@ def reduced_spectrum(x: torch.Tensor, bins: int) -> torch.Tensor:
         members = F.one_hot(ring, bins).float()
         mean = members / members.sum(0).clamp(min=1)
         return torch.log(power + 1e-6).flatten(1) @ mean
-
-
-def blur(x, kernel):
-    """``x`` filtered channel by channel with the 2-D ``kernel`` (odd size), reflect-padded:
-    the same size out."""
-    channels, pad = x.shape[1], kernel.shape[-1] // 2
-    weight = kernel.to(x.dtype).expand(channels, 1, *kernel.shape)
-    return F.conv2d(F.pad(x, (pad,) * 4, mode='reflect'), weight, groups=channels)
-
-
-def gaussian_kernel(sigma: float) -> torch.Tensor:
-    """A normalised 2-D Gaussian of standard deviation ``sigma`` pixels, ``2 ceil(3 sigma) + 1``
-    taps a side (for :func:`blur`)."""
-    radius = max(1, int(math.ceil(3 * sigma)))
-    taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=torch.float32) / sigma) ** 2)
-    taps = taps / taps.sum()
-    return torch.outer(taps, taps)
 
 
 def add_spectral_norm(net: nn.Module) -> nn.Module:
