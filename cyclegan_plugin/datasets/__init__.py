@@ -1,7 +1,7 @@
 from ..io import BadImageError
 from .transforms import (ImageTooSmallError, LoadImage, MakePower2, PackImage,
-                         RandomCrop, ScaleWidth, build_pipeline)
+                         RandomCrop, RandomZoom, ScaleWidth, build_pipeline)
 from .unpaired_dataset import UnpairedImageDataset
 
 __all__ = ['BadImageError', 'ImageTooSmallError', 'LoadImage', 'MakePower2', 'PackImage',
-           'RandomCrop', 'ScaleWidth', 'UnpairedImageDataset', 'build_pipeline']
+           'RandomCrop', 'RandomZoom', 'ScaleWidth', 'UnpairedImageDataset', 'build_pipeline']

@@ -170,10 +170,13 @@ def _conv_weights(state: Mapping):
 
 def infer_norm(state: Mapping, conv_key: str) -> str:
     """The norm after the conv whose weight is ``conv_key``: the reference gives a conv a bias
-    exactly with instance norm, and batch norm has its own weight right after the conv."""
+    exactly with instance norm, and batch norm has its own weight right after the conv; our
+    instance renorm keeps its running statistics as ``renorm_mean`` / ``renorm_var``."""
     prefix, index = conv_key[:-len('.weight')].rsplit('.', 1)
     if f'{prefix}.{int(index) + 1}.weight' in state:
         return 'batch'
+    if f'{prefix}.{int(index) + 1}.renorm_mean' in state:
+        return 'instance_renorm'
     if f'{prefix}.{index}.bias' in state:
         return 'instance'
     return 'none'

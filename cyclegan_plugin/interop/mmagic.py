@@ -116,6 +116,9 @@ def generator_to_mmagic(state: Mapping) -> 'OrderedDict[str, torch.Tensor]':
     if cfg['attention'] or cfg['residual']:
         raise CheckpointError("MMagic's ResNet generator has no attention mask head or "
                               'residual output')
+    if cfg['norm'] == 'instance_renorm':
+        raise CheckpointError("MMagic's ResNet generator has no instance renorm "
+                              "(norm='instance_renorm')")
     pairs = resnet_conv_pairs(cfg['n_blocks'], cfg['use_dropout'], cfg['padding_type'])
     state = _reverse_colours(state, pairs[0][0], pairs[-1][0])
     return _rename(state, pairs, to_mmagic=True, bare_last=False)

@@ -70,6 +70,8 @@ def not_in_reference(state: Mapping[str, torch.Tensor]) -> Optional[str]:
         return 'anti-aliased downsampling (antialias=True)'
     if any(k.startswith('spectrum_head.') for k in state):
         return "a discriminator's spectral judge (spectrum_bins)"
+    if any(k.endswith('.renorm_mean') for k in state):
+        return "instance renorm (norm='instance_renorm')"
     return None
 
 

@@ -90,7 +90,9 @@ class CycleGAN(BaseModel):
             ``gan_mode='wgangp'`` only; 0 (the default) adds none, as the reference's
             CycleGAN (Gulrajani et al. use 10).
         batch_generator_calls: run the two calls that share a generator (G_A on real_A and
-            real_B, G_B on real_B and real_A) as one batch. Same maths with instance norm.
+            real_B, G_B on real_B and real_A) as one batch. Same maths with instance norm;
+            with ``norm='instance_renorm'`` the running statistics take one step towards
+            the two images' mean instead of two (the outputs differ by O(momentum)).
         batch_discriminator_calls: judge real and pooled fake as one batch in the D step.
         channels_last: keep weights and images in NHWC memory order on CUDA (faster
             convolutions, above all in mixed precision; the same maths). Ignored on the CPU,

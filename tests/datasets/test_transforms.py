@@ -6,8 +6,8 @@ import torch
 from mmengine.dataset import Compose
 
 from cyclegan_plugin.datasets.transforms import (BadImageError, LoadImage, MakePower2,
-                                                 PackImage, RandomCrop, ScaleWidth,
-                                                 build_pipeline)
+                                                 PackImage, RandomCrop, RandomZoom,
+                                                 ScaleWidth, build_pipeline)
 from cyclegan_plugin.registry import TRANSFORMS
 
 
@@ -156,6 +156,46 @@ def test_random_crop_is_a_window_of_the_image():
 def test_random_crop_larger_than_image_names_file_and_sizes():
     with pytest.raises(ValueError, match=r'small\.png.*30x20.*64x64'):
         RandomCrop(64)(dict(img=np.zeros((20, 30, 3), np.uint8), img_path='small.png'))
+
+
+def test_random_zoom_keeps_the_size_and_zooms_both_ways():
+    """Zoom in: a window of the enlarged image; zoom out: the shrunk image inside a reflected
+    border; the factors spread log-uniformly over the range; (1, 1) changes nothing."""
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (24, 32, 3)).astype(np.uint8)
+    np.random.seed(0)
+    zooms = []
+    for _ in range(200):
+        out = RandomZoom((0.5, 2.0))(dict(img=img.copy()))
+        assert out['img'].shape == img.shape and out['img_shape'] == (24, 32)
+        assert out['img'].dtype == np.uint8 and out['img'].flags['C_CONTIGUOUS']
+        zooms.append(out['zoom'])
+    logs = np.log(zooms)
+    assert logs.min() >= np.log(0.5) and logs.max() <= np.log(2.0)
+    assert abs(np.mean(logs > 0) - 0.5) < 0.15  # as many zooms in as out
+    # zoom out by 1/2 into a 24x32 image: the 12x16 shrunk image sits somewhere inside it,
+    # and the border around it mirrors it
+    out = RandomZoom((0.5, 0.5))(dict(img=img.copy()))['img']
+    small = cv2.resize(img, (16, 12), interpolation=cv2.INTER_AREA).astype(int)
+    best = min((np.abs(out[t:t + 12, le:le + 16].astype(int) - small).mean(), t, le)
+               for t in range(13) for le in range(17))
+    assert best[0] < 20  # PIL bicubic vs cv2 area, not equal, but the same picture
+    t, le = best[1:]
+    # the 16 border columns lie left or right of it (or both) and mirror it
+    if le > 0:
+        np.testing.assert_array_equal(out[t:t + 12, le - 1], out[t:t + 12, le + 1])
+    if le < 16:
+        np.testing.assert_array_equal(out[t:t + 12, le + 16], out[t:t + 12, le + 14])
+    # zoom in by 2: a 24x32 window of the image enlarged to 48x64
+    out = RandomZoom((2.0, 2.0))(dict(img=img.copy()))['img']
+    assert not np.array_equal(out, img)
+    same = RandomZoom((1.0, 1.0))(dict(img=img.copy()))['img']
+    np.testing.assert_array_equal(same, img)
+    # a zoom far out needs borders wider than the image: still the right size, gray too
+    gray = img[..., 0]
+    assert RandomZoom((0.1, 0.1))(dict(img=gray.copy()))['img'].shape == gray.shape
+    with pytest.raises(ValueError, match='0 < low <= high'):
+        RandomZoom((1.25, 0.8))
 
 
 def test_scale_width_follows_the_reference():

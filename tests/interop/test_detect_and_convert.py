@@ -54,6 +54,11 @@ GENERATORS = [
          norm='instance', use_dropout=False, full_res=True),
     dict(type='UnetGenerator', in_channels=1, out_channels=2, num_downs=5, ngf=6,
          norm='none', use_dropout=False, full_res=True),
+    # the opt-in instance renorm (its buffers name it)
+    dict(type='ResnetGenerator', in_channels=3, out_channels=3, ngf=4, n_blocks=2,
+         norm='instance_renorm', use_dropout=False, padding_type='reflect', **RESNET),
+    dict(type='UnetGenerator', in_channels=3, out_channels=3, num_downs=6, ngf=4,
+         norm='instance_renorm', use_dropout=False, full_res=True),
 ]
 
 
@@ -64,11 +69,16 @@ def test_generator_config_is_read_from_the_state_dict(cfg):
     assert layout.infer_generator_config(net.state_dict()) == cfg
 
 
-@pytest.mark.parametrize('net', [PatchDiscriminator(ndf=4, n_layers=2),
-                                 PatchDiscriminator(in_channels=1, ndf=4, norm='batch'),
-                                 PixelDiscriminator(ndf=4)], ids=['patch', 'patch-bn', 'pixel'])
-def test_discriminator_config_is_read_from_the_state_dict(net):
+@pytest.mark.parametrize('net,norm', [(PatchDiscriminator(ndf=4, n_layers=2), 'instance'),
+                                      (PatchDiscriminator(in_channels=1, ndf=4, norm='batch'),
+                                       'batch'),
+                                      (PixelDiscriminator(ndf=4), 'instance'),
+                                      (PatchDiscriminator(ndf=4, norm='instance_renorm'),
+                                       'instance_renorm')],
+                         ids=['patch', 'patch-bn', 'pixel', 'patch-renorm'])
+def test_discriminator_config_is_read_from_the_state_dict(net, norm):
     cfg = layout.infer_discriminator_config(net.state_dict())
+    assert cfg['norm'] == norm
     rebuilt = {'PatchDiscriminator': PatchDiscriminator,
                'PixelDiscriminator': PixelDiscriminator}[cfg.pop('type')](**cfg)
     rebuilt.load_state_dict(net.state_dict(), strict=True)

@@ -4,6 +4,7 @@ off by default, does what it claims, and its networks still load, convert (or re
 naming why) and export."""
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.optim import build_optim_wrapper
 from torch import nn
 
@@ -14,6 +15,7 @@ from cyclegan_plugin.models import (DiffAugment, GeneratorEMA, PatchDiscriminato
                                     PixelDiscriminator, ResnetGenerator, UnetGenerator)
 from cyclegan_plugin.models.filters import blur
 from cyclegan_plugin.models.generators.resnet_generator import ResizeConv
+from cyclegan_plugin.models.norm import InstanceRenorm
 from cyclegan_plugin.registry import MODELS
 
 from .test_cyclegan_model import MODEL, OPTIM, batch
@@ -881,3 +883,103 @@ def test_discriminator_overrides_change_one_discriminator_and_are_read_back():
         MODELS.build(dict(MODEL, discriminator_overrides=dict(c=dict(norm='none'))))
     with pytest.raises(ValueError, match='in_channels'):
         MODELS.build(dict(MODEL, discriminator_overrides=dict(b=dict(in_channels=1))))
+
+
+# ---------------------------------------------------------------- instance renorm
+def test_instance_renorm_normalises_by_running_statistics_with_an_instance_norms_gradient():
+    """The first training batch sets the running statistics (its output is its instance
+    norm); later batches are normalised by the running statistics, which then move
+    ``momentum`` of the way to the batch's mean statistics, and their gradient is the
+    instance norm's scaled by r = sigma / sigma_run (Batch Renormalization per image); the
+    test uses the same formula, clips included."""
+    torch.manual_seed(0)
+    norm = InstanceRenorm(4, momentum=0.1)
+    assert 'renorm_mean' in norm.state_dict() and 'running_mean' not in norm.state_dict()
+    first = torch.randn(1, 4, 8, 8) * 3 + 2
+    assert torch.allclose(norm(first), F.instance_norm(first, eps=1e-5), atol=1e-5)
+    assert torch.allclose(norm.renorm_mean, first.mean((0, 2, 3)), atol=1e-6)
+    assert int(norm.renorm_count) == 1
+    mean, var = norm.renorm_mean.clone(), norm.renorm_var.clone()
+    x = (torch.randn(2, 4, 8, 8) * 1.5 + 1).requires_grad_()
+    y = norm(x)
+    std = (var + 1e-5).sqrt().view(1, -1, 1, 1)
+    assert torch.allclose(y, (x - mean.view(1, -1, 1, 1)) / std, atol=1e-5)
+    assert torch.allclose(norm.renorm_mean, 0.9 * mean + 0.1 * x.mean((2, 3)).mean(0),
+                          atol=1e-6)
+    assert torch.allclose(norm.renorm_var, 0.9 * var
+                          + 0.1 * x.var((2, 3), unbiased=False).mean(0), atol=1e-5)
+    w = torch.randn_like(x)
+    (y * w).sum().backward()
+    x2 = x.detach().clone().requires_grad_()
+    r = (x2.detach().var((2, 3), unbiased=False, keepdim=True) + 1e-5).sqrt() / std
+    (F.instance_norm(x2, eps=1e-5) * r * w).sum().backward()
+    assert torch.allclose(x.grad, x2.grad, atol=1e-5)
+    # at test the same formula, and nothing moves
+    norm.eval()
+    frozen = norm.renorm_mean.clone()
+    std = (norm.renorm_var + 1e-5).sqrt().view(1, -1, 1, 1)
+    assert torch.allclose(norm(x.detach()), (x.detach() - frozen.view(1, -1, 1, 1)) / std,
+                          atol=1e-5)
+    assert torch.equal(norm.renorm_mean, frozen)
+    # an image 30 times as spread as the running statistics: r stops at r_max, d at d_max
+    loud = x.detach() * 30 + 100
+    assert torch.allclose(norm(loud), F.instance_norm(loud, eps=1e-5) * 3 + 5, atol=1e-4)
+
+
+def test_instance_renorm_gives_a_pattern_the_same_strength_whatever_its_share_of_the_image():
+    """Why the switch exists: an instance norm makes a pixel's output depend on the rest of
+    the image (a pattern over more of it comes out weaker); the renorm's output at a pixel
+    does not, where the clips do not bite, in training (values) as at test."""
+    torch.manual_seed(0)
+    small, large = torch.zeros(1, 2, 16, 16), torch.zeros(1, 2, 16, 16)
+    small[..., 6:10, 6:10] = 1.0  # the same pattern over 1/16 and 9/16 of the image
+    large[..., 2:14, 2:14] = 1.0
+    inorm = nn.InstanceNorm2d(2)
+    assert not torch.allclose(inorm(small)[..., 8, 8], inorm(large)[..., 8, 8], atol=0.1)
+    norm = InstanceRenorm(2, momentum=0.0)  # statistics fixed by the first batch
+    norm(torch.randn(1, 2, 16, 16) * 0.5)
+    for mode in (True, False):
+        norm.train(mode)
+        assert torch.allclose(norm(small)[..., 8, 8], norm(large)[..., 8, 8], atol=1e-5)
+
+
+def test_instance_renorm_keeps_fp32_statistics_under_bf16_autocast():
+    torch.manual_seed(0)
+    net = UnetGenerator(num_downs=5, ngf=4, norm='instance_renorm')
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = net(x)
+    assert out.dtype == torch.bfloat16 and torch.isfinite(out).all()
+    norms = [m for m in net.modules() if isinstance(m, InstanceRenorm)]
+    assert norms and all(m.renorm_mean.dtype == torch.float32 and int(m.renorm_count) == 1
+                         for m in norms)
+
+
+@pytest.mark.parametrize('cfg', [
+    dict(type='UnetGenerator', num_downs=5, ngf=4, norm='instance_renorm'),
+    dict(type='ResnetGenerator', ngf=4, n_blocks=1, norm='instance_renorm')])
+def test_instance_renorm_checkpoints_are_read_translated_and_refused_by_foreign_layouts(
+        tmp_path, cfg):
+    """The same weights as the instance norm's (a conv bias before each norm) and three
+    buffers per norm: read back from the keys (running statistics included, where the
+    reference's stale instance-norm buffers are dropped), translated as trained, and
+    refused by the reference's and MMagic's layouts, naming the norm."""
+    from cyclegan_plugin.apis import init_model
+    torch.manual_seed(0)
+    net = MODELS.build(cfg)
+    plain = MODELS.build(dict(cfg, norm='instance'))
+    mine, theirs = net.state_dict(), plain.state_dict()
+    assert {k: v.shape for k, v in theirs.items()} == {
+        k: v.shape for k, v in mine.items() if not k.rsplit('.', 1)[1].startswith('renorm_')}
+    net(torch.rand(2, 3, 32, 32) * 2 - 1)  # statistics that are not the initial ones
+    net.eval()
+    assert layout.infer_generator_config(net.state_dict())['norm'] == 'instance_renorm'
+    path = tmp_path / 'g.pth'
+    torch.save(net.state_dict(), path)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(init_model(str(path)).generators['a2b'](x), net(x))
+    ours = model_state(generator=cfg)
+    assert_foreign_layouts_refused(
+        ours, r"instance renorm \(norm='instance_renorm'\)",
+        'UnetGenerator' if cfg['type'] == 'UnetGenerator' else 'instance renorm')

@@ -321,13 +321,16 @@ def test_the_fp32_switch_takes_the_demos_bf16_wrappers_out(tmp_path):
 
 @pytest.mark.parametrize('name,norms,generator_norms', [
     ('dnone', dict(a=0, b=0), True), ('dnone_a', dict(a=0, b=3), True),
-    ('gnone', dict(a=3, b=3), False), ('gnone_k', dict(a=3, b=3), False)])
+    ('gnone', dict(a=3, b=3), False), ('gnone_k', dict(a=3, b=3), False),
+    ('grenorm', dict(a=3, b=3), False)])
 def test_the_norm_switches_take_the_instance_norm_out(config, tmp_path, name, norms,
                                                       generator_norms):
     """'dnone' builds both PatchGANs without instance norm, 'dnone_a' only D_B (the one
     that judges domain A), and the generators keep theirs; 'gnone' builds both U-Nets
-    without it, and the discriminators keep theirs."""
+    without it, and the discriminators keep theirs; 'grenorm' gives the U-Nets instance
+    renorms in its place."""
     from torch import nn
+    from cyclegan_plugin.models.norm import InstanceRenorm
     from cyclegan_plugin.registry import MODELS
     cfg, flags = variant_config(config, tmp_path, f'unet+{name}')
     assert flags == []
@@ -336,6 +339,8 @@ def test_the_norm_switches_take_the_instance_norm_out(config, tmp_path, name, no
             for d in 'ab'} == norms
     assert [any(isinstance(m, nn.InstanceNorm2d) for m in model.generators[d].modules())
             for d in ('a2b', 'b2a')] == [generator_norms] * 2
+    assert [any(isinstance(m, InstanceRenorm) for m in model.generators[d].modules())
+            for d in ('a2b', 'b2a')] == [name == 'grenorm'] * 2
     # 'gnone_k' draws the generators' weights with Kaiming's init (fan-in 3 x 4 x 4 for the
     # first convolution: std sqrt(2 / 48) = 0.2), the others with the paper's std 0.02
     first = next(m for m in model.generators['a2b'].modules() if isinstance(m, nn.Conv2d))
@@ -478,3 +483,31 @@ def test_the_noresize_switch_trains_on_the_images_as_the_test_reads_them(config,
         assert not (torch.equal(scaled['inputs']['img_A'], original)
                     or torch.equal(scaled['inputs']['img_A'], original.flip(-1)))
     assert flipped[True] and flipped[False]  # the flip stays: both kinds were drawn
+
+
+def test_the_zoom_switch_zooms_every_training_image_at_its_own_size(config, tmp_path):
+    """'zoom' trains on the files' pixels at their own size, as 'noresize' does, but each
+    image zoomed by its own random factor first (RandomZoom before the flip)."""
+    import numpy as np
+    import torch
+    from mmengine.registry import init_default_scope
+    from cyclegan_plugin.io import read_image
+    from cyclegan_plugin.registry import DATASETS
+    init_default_scope('cyclegan_plugin')
+    np.random.seed(0)
+    cfg, flags = variant_config(config, tmp_path, 'unet+zoom')
+    assert flags == []
+    assert [t['type'] for t in cfg.train_dataloader.dataset.pipeline] == [
+        'LoadImage', 'RandomZoom', 'RandomFlip', 'PackImage']
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    changed = []
+    for i in range(min(len(dataset), 8)):
+        sample = dataset[i]
+        for key in ('A', 'B'):
+            img = sample['inputs'][f'img_{key}']
+            file = torch.tensor(read_image(sample['data_samples'][f'img_{key}_path']))
+            file = file.permute(2, 0, 1)
+            assert img.shape == file.shape
+            changed.append(not (torch.equal(img, file) or torch.equal(img, file.flip(-1))))
+    # a factor within half a pixel of 1 leaves an image as it is (or mirrors it)
+    assert sum(changed) >= 0.75 * len(changed)

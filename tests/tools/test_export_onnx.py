@@ -16,12 +16,22 @@ pytest.importorskip('onnxruntime')
 export_main = tool_main('export_onnx')
 
 
+def renorm_unet():
+    """A U-Net with instance renorms whose running statistics are not the initial ones."""
+    torch.manual_seed(0)
+    net = UnetGenerator(num_downs=5, ngf=4, norm='instance_renorm')
+    with torch.no_grad():
+        net(torch.rand(2, 3, 32, 32) * 1.5 - 0.5)
+    return net.eval()
+
+
 @pytest.mark.parametrize('net,sizes', [
     (ResnetGenerator(ngf=8, n_blocks=2), [(64, 64), (33, 47), (301, 199), (9, 8)]),
     (UnetGenerator(num_downs=5, ngf=4), [(32, 32), (33, 47), (61, 40)]),
     (UnetGenerator(num_downs=5, ngf=4, full_res=True), [(32, 32), (33, 47)]),
     (ResnetGenerator(ngf=8, n_blocks=1, upsample='nearest'), [(32, 32), (33, 47), (9, 8)]),
-], ids=['resnet', 'unet', 'unet-full-res', 'resnet-resize-conv'])
+    (renorm_unet(), [(32, 32), (33, 47)]),
+], ids=['resnet', 'unet', 'unet-full-res', 'resnet-resize-conv', 'unet-instance-renorm'])
 def test_onnx_matches_torch_on_any_size(net, sizes, tmp_path):
     torch.save(net.state_dict(), tmp_path / 'g.pth')
     out = tmp_path / 'g.onnx'
