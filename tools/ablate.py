@@ -172,6 +172,11 @@ SWITCHES = {
                 "the same in training and at test, so a pattern's strength follows less how "
                 "much of the image the animal fills",
                 dict(model=dict(generator=dict(norm='instance_renorm'))), []),
+    'drenorm': ("discriminators with instance renorm (discriminator.norm='instance_renorm'): "
+                'their maps normalised by running statistics within a factor 3 of their own, '
+                "so a discriminator sees more of how strong a pattern is than with the "
+                "instance norm, which divides most of it out; the generators keep theirs",
+                dict(model=dict(discriminator=dict(norm='instance_renorm'))), []),
     'dnone': ("discriminators without normalisation (discriminator.norm='none': no instance "
               "norm and, as the reference builds it, no bias; the generators keep theirs): the "
               "instance norm of the PatchGAN's inner layers divides out most of how strong a "
