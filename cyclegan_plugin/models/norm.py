@@ -38,7 +38,8 @@ class InstanceRenorm(nn.Module):
     mean with ``momentum``; at test they stay. No affine weights, like the reference's
     instance norm. The buffers are ``renorm_mean`` / ``renorm_var`` / ``renorm_count``: not
     the ``running_*`` names, which the reference's old checkpoints hold as stale
-    instance-norm buffers.
+    instance-norm buffers. In distributed training each process keeps its own (our DDP
+    wrapper does not broadcast buffers, as for batch norm); a checkpoint holds rank 0's.
     """
 
     def __init__(self, num_features: int, momentum: float = 0.01, eps: float = 1e-5,
