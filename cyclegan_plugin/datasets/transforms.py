@@ -231,16 +231,10 @@ class RandomZoom(BaseTransform):
         if zh >= h and zw >= w:
             top, left = np.random.randint(0, zh - h + 1), np.random.randint(0, zw - w + 1)
             img = img[top:top + h, left:left + w]
-        else:
-            # reflection needs a border narrower than the image: pad in steps if not
+        else:  # numpy reflects again where the border is wider than the image
             top, left = np.random.randint(0, h - zh + 1), np.random.randint(0, w - zw + 1)
             pad = [(top, h - zh - top), (left, w - zw - left)] + [(0, 0)] * (img.ndim - 2)
-            while img.shape[:2] != (h, w):
-                step = [(min(a, img.shape[i] - 1 if i < 2 else 0),
-                         min(b, img.shape[i] - 1 if i < 2 else 0))
-                        for i, (a, b) in enumerate(pad)]
-                img = np.pad(img, step, mode='reflect')
-                pad = [(a - sa, b - sb) for (a, b), (sa, sb) in zip(pad, step)]
+            img = np.pad(img, pad, mode='reflect')
         results['img'] = np.ascontiguousarray(img)
         results['img_shape'] = img.shape[:2]
         results['zoom'] = zoom

@@ -194,6 +194,8 @@ def test_random_zoom_keeps_the_size_and_zooms_both_ways():
     # a zoom far out needs borders wider than the image: still the right size, gray too
     gray = img[..., 0]
     assert RandomZoom((0.1, 0.1))(dict(img=gray.copy()))['img'].shape == gray.shape
+    tiny = np.zeros((5, 7, 3), np.uint8)  # shrunk to one pixel high
+    assert RandomZoom((0.1, 0.1))(dict(img=tiny))['img'].shape == tiny.shape
     with pytest.raises(ValueError, match='0 < low <= high'):
         RandomZoom((1.25, 0.8))
 
