@@ -56,15 +56,15 @@ class InstanceRenorm(nn.Module):
                 f'r_max={self.r_max}, d_max={self.d_max}')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        run_mean = self.renorm_mean.view(1, -1, 1, 1)
-        run_std = (self.renorm_var.view(1, -1, 1, 1) + self.eps).sqrt()
         with torch.no_grad():
             var, mu = torch.var_mean(x.float(), dim=(2, 3), correction=0, keepdim=True)
             batch_mean, batch_var = mu.mean(0).flatten(), var.mean(0).flatten()
-            if self.training and self.renorm_count == 0:
-                self.renorm_mean.copy_(batch_mean)
-                self.renorm_var.copy_(batch_var)
-                run_std = (self.renorm_var.view(1, -1, 1, 1) + self.eps).sqrt()
+            if self.training:  # the first batch sets the statistics (no host sync on CUDA)
+                first = self.renorm_count == 0
+                self.renorm_mean.copy_(torch.where(first, batch_mean, self.renorm_mean))
+                self.renorm_var.copy_(torch.where(first, batch_var, self.renorm_var))
+            run_mean = self.renorm_mean.view(1, -1, 1, 1)
+            run_std = (self.renorm_var.view(1, -1, 1, 1) + self.eps).sqrt()
             r = ((var + self.eps).sqrt() / run_std).clamp(1 / self.r_max, self.r_max)
             d = ((mu - run_mean) / run_std).clamp(-self.d_max, self.d_max)
             if self.training:
