@@ -52,6 +52,15 @@ from _common import (REPO, ToolError, add_debug_flag, child_env, import_plugin, 
 DEFAULT_CONFIG = osp.join('configs', 'cyclegan_mini_horse2zebra_paper.py')
 EMA_HOOK = dict(type='mmengine.EMAHook', ema_type='cyclegan_plugin.GeneratorEMA',
                 momentum=0.002)
+
+
+def _test_scale_pipeline(*before_flip: dict) -> list:
+    """The training pipeline at the test images' scale (no resize, no crop): load, the
+    given transforms, a random horizontal flip, pack."""
+    return [dict(type='LoadImage', color_type='color'), *before_flip,
+            dict(type='RandomFlip', prob=0.5, direction='horizontal'), dict(type='PackImage')]
+
+
 #: name -> (what it is, config overrides, train.py flags); each is one opt-in switch
 SWITCHES = {
     'paper': ('the paper recipe (the config as it is)', {}, []),
@@ -215,19 +224,14 @@ SWITCHES = {
     'noresize': ("train at the test images' scale: no resize and crop before the flip (the "
                  "reference's --load_size equal to --crop_size); the recipe's 64 -> 72 (as "
                  '256 -> 286) shows the networks zebras 1.125x larger than the test\'s',
-                 dict(train_dataloader=dict(dataset=dict(pipeline=[
-                     dict(type='LoadImage', color_type='color'),
-                     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-                     dict(type='PackImage')]))), []),
+                 dict(train_dataloader=dict(dataset=dict(pipeline=_test_scale_pipeline()))),
+                 []),
     'zoom': ("a random zoom of each training image by 0.8-1.25 (log-uniform; RandomZoom: "
              'resize, then crop or reflect-pad back to 64x64) before the flip, at the test '
              "images' scale otherwise: the horses' share of the image spreads from 16-30% "
              'to 10-47%, so the generators also learn to stripe large horses',
-             dict(train_dataloader=dict(dataset=dict(pipeline=[
-                 dict(type='LoadImage', color_type='color'),
-                 dict(type='RandomZoom', scale=(0.8, 1.25)),
-                 dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-                 dict(type='PackImage')]))), []),
+             dict(train_dataloader=dict(dataset=dict(pipeline=_test_scale_pipeline(
+                 dict(type='RandomZoom', scale=(0.8, 1.25)))))), []),
     'fused': ("torch's fused Adam in both optimizers: one kernel a step, within an ulp of "
               "the loop's updates (the two U-Nets' 15M parameters make the loop's Adam a fifth "
               'of an iteration on a CPU)',
