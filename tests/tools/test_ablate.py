@@ -446,6 +446,13 @@ def test_the_fused_switch_gives_both_optimizers_torchs_fused_adam(config, tmp_pa
             torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
 
 
+def file_pixels(path):
+    """An image file as the training pipeline packs it: uint8, channels first."""
+    import torch
+    from cyclegan_plugin.io import read_image
+    return torch.tensor(read_image(path)).permute(2, 0, 1)
+
+
 def test_the_noresize_switch_trains_on_the_images_as_the_test_reads_them(config, tmp_path):
     """'noresize' drops the recipe's resize and crop: every training image (A and its random
     B partner) is the file's pixels, or their mirror image, at the file's size, where the
@@ -455,7 +462,6 @@ def test_the_noresize_switch_trains_on_the_images_as_the_test_reads_them(config,
     import numpy as np
     import torch
     from mmengine.registry import init_default_scope
-    from cyclegan_plugin.io import read_image
     from cyclegan_plugin.registry import DATASETS
     init_default_scope('cyclegan_plugin')
     random.seed(0)  # the B partners and the flips: the same draws on every run
@@ -466,22 +472,18 @@ def test_the_noresize_switch_trains_on_the_images_as_the_test_reads_them(config,
     assert 'Resize' in [t['type'] for t in paper.train_dataloader.dataset.pipeline]
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     recipe = DATASETS.build(paper.train_dataloader.dataset)
-
-    def pixels(path):  # the file as the pipeline packs it: uint8, channels first
-        return torch.tensor(read_image(path)).permute(2, 0, 1)
-
     flipped = {True: 0, False: 0}
     for i in range(len(dataset)):
         sample = dataset[i]
         for key in ('A', 'B'):
             img = sample['inputs'][f'img_{key}']
-            file = pixels(sample['data_samples'][f'img_{key}_path'])
+            file = file_pixels(sample['data_samples'][f'img_{key}_path'])
             assert img.shape == file.shape
             mirror = not torch.equal(img, file)
             assert not mirror or torch.equal(img, file.flip(-1))
             flipped[mirror] += 1
         scaled = recipe[i]
-        original = pixels(scaled['data_samples']['img_A_path'])
+        original = file_pixels(scaled['data_samples']['img_A_path'])
         assert not (torch.equal(scaled['inputs']['img_A'], original)
                     or torch.equal(scaled['inputs']['img_A'], original.flip(-1)))
     assert flipped[True] and flipped[False]  # the flip stays: both kinds were drawn
@@ -493,7 +495,6 @@ def test_the_zoom_switch_zooms_every_training_image_at_its_own_size(config, tmp_
     import numpy as np
     import torch
     from mmengine.registry import init_default_scope
-    from cyclegan_plugin.io import read_image
     from cyclegan_plugin.registry import DATASETS
     init_default_scope('cyclegan_plugin')
     np.random.seed(0)
@@ -507,8 +508,7 @@ def test_the_zoom_switch_zooms_every_training_image_at_its_own_size(config, tmp_
         sample = dataset[i]
         for key in ('A', 'B'):
             img = sample['inputs'][f'img_{key}']
-            file = torch.tensor(read_image(sample['data_samples'][f'img_{key}_path']))
-            file = file.permute(2, 0, 1)
+            file = file_pixels(sample['data_samples'][f'img_{key}_path'])
             assert img.shape == file.shape
             changed.append(not (torch.equal(img, file) or torch.equal(img, file.flip(-1))))
     # a factor within half a pixel of 1 leaves an image as it is (or mirrors it)
