@@ -73,7 +73,9 @@ def improvements(cfg) -> dict:
                 antialias=bool(disc.get('antialias')),
                 diffaugment=bool(cfg.model.get('disc_augment')),
                 ema=any(h.endswith('EMAHook') for h in hooks),
-                full_res=bool(gen.get('full_res')))
+                full_res=bool(gen.get('full_res')),
+                renorm=gen.get('norm', 'instance') == 'instance_renorm'
+                or disc.get('norm', 'instance') == 'instance_renorm')
 
 
 @pytest.mark.parametrize('name', PAPER_DATASETS)
@@ -85,7 +87,8 @@ def test_paper_configs_are_faithful_and_each_has_a_plus_config(name):
     plus = Config.fromfile(str(ROOT / 'configs' / f'cyclegan_{name}_plus.py'))
     assert improvements(plus) == dict(unet=False, resize=True, attention=False,
                                       residual=False, spectral_norm=False, antialias=False,
-                                      diffaugment=False, ema=True, full_res=False)
+                                      diffaugment=False, ema=True, full_res=False,
+                                      renorm=False)
     assert plus.train_dataloader.dataset.data_root == paper.train_dataloader.dataset.data_root
     assert plus.default_hooks.checkpoint.save_best == 'FID_a2b'
     assert plus.default_hooks.checkpoint.rule == 'less'
@@ -123,7 +126,10 @@ def test_the_demo_config_is_the_paper_demo_plus_measured_improvements():
     assert paper.model.discriminator.get('n_layers', 3) == 3
     assert improvements(demo) == dict(unet=True, resize=False, attention=False,
                                       residual=False, spectral_norm=False, antialias=False,
-                                      diffaugment=False, ema=True, full_res=True)
+                                      diffaugment=False, ema=True, full_res=True,
+                                      renorm=True)
+    # the renorm in the generators only; the discriminators keep the paper's instance norm
+    assert demo.model.discriminator == paper.model.discriminator
     assert demo.model.generator.num_downs == 6 and 'n_blocks' not in demo.model.generator
     assert demo.model.batch_generator_calls and demo.model.batch_discriminator_calls
     # no history pool (the reference's --pool_size 0); the paper demo keeps the paper's 50
