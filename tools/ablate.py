@@ -181,6 +181,12 @@ SWITCHES = {
                 "the same in training and at test, so a pattern's strength follows less how "
                 "much of the image the animal fills",
                 dict(model=dict(generator=dict(norm='instance_renorm'))), []),
+    'grenorm2': ("generators with instance renorm clipping r to [1/2, 2] "
+                 "(generator.norm=dict(type='instance_renorm', r_max=2.0)): the renorm "
+                 "nearer the instance norm, its maps normalised by running statistics "
+                 "within a factor 2 of their own",
+                 dict(model=dict(generator=dict(norm=dict(type='instance_renorm',
+                                                          r_max=2.0)))), []),
     'drenorm': ("discriminators with instance renorm (discriminator.norm='instance_renorm'): "
                 'their maps normalised by running statistics within a factor 3 of their own, '
                 "so a discriminator sees more of how strong a pattern is than with the "

@@ -1,18 +1,33 @@
 """Normalisation layers as the reference names them ('instance', 'batch', 'none'), and one
-of ours ('instance_renorm').
+of ours ('instance_renorm', also as ``dict(type='instance_renorm', r_max=..., d_max=...,
+momentum=...)`` to set its clips and momentum).
 
 The reference gives a convolution a bias exactly when the norm is instance norm (batch norm
 has its own shift; with 'none' the reference also drops the bias), and we follow it so that
 parameter counts and state-dict keys are the reference's.
 """
+from typing import Union
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 NORM_TYPES = ('instance', 'batch', 'none', 'instance_renorm')
+#: what a dict norm may set, by type
+NORM_OPTIONS = {'instance_renorm': ('r_max', 'd_max', 'momentum')}
 
 
-def check_norm(norm: str) -> str:
+def check_norm(norm: Union[str, dict]) -> str:
+    """The norm's type ('instance', ...), from its name or its dict, checked."""
+    if isinstance(norm, dict):
+        options = dict(norm)
+        kind = options.pop('type', None)
+        allowed = NORM_OPTIONS.get(kind, ())
+        unknown = sorted(set(options) - set(allowed))
+        if kind not in NORM_TYPES or unknown:
+            raise ValueError(f"a norm given as a dict needs type one of {tuple(NORM_OPTIONS)} "
+                             f"and options among {allowed or 'none'}: got {norm!r}")
+        return kind
     if norm not in NORM_TYPES:
         raise ValueError(f"norm must be one of {NORM_TYPES}, got {norm!r}")
     return norm
@@ -38,18 +53,37 @@ class InstanceRenorm(nn.Module):
     mean with ``momentum``; at test they stay. No affine weights, like the reference's
     instance norm. The buffers are ``renorm_mean`` / ``renorm_var`` / ``renorm_count``: not
     the ``running_*`` names, which the reference's old checkpoints hold as stale
-    instance-norm buffers. In distributed training each process keeps its own (our DDP
+    instance-norm buffers; ``renorm_clip`` holds ``(r_max, d_max)``, so a checkpoint
+    translates with the clips it was trained with (one saved before that buffer had
+    (3, 5), which it gets on loading). In distributed training each process keeps its own (our DDP
     wrapper does not broadcast buffers, as for batch norm); a checkpoint holds rank 0's.
     """
 
     def __init__(self, num_features: int, momentum: float = 0.01, eps: float = 1e-5,
                  r_max: float = 3.0, d_max: float = 5.0):
         super().__init__()
+        if r_max < 1 or d_max < 0:
+            raise ValueError(f'instance renorm clips r to [1 / r_max, r_max] and d to '
+                             f'[-d_max, d_max]: r_max >= 1, d_max >= 0, got {r_max}, {d_max}')
         self.num_features, self.momentum, self.eps = num_features, momentum, eps
-        self.r_max, self.d_max = r_max, d_max
         self.register_buffer('renorm_mean', torch.zeros(num_features))
         self.register_buffer('renorm_var', torch.ones(num_features))
         self.register_buffer('renorm_count', torch.tensor(0, dtype=torch.long))
+        self.register_buffer('renorm_clip', torch.tensor([float(r_max), float(d_max)]))
+
+    @property
+    def r_max(self) -> float:
+        return float(self.renorm_clip[0])
+
+    @property
+    def d_max(self) -> float:
+        return float(self.renorm_clip[1])
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # checkpoints saved before renorm_clip was a buffer: the clips they trained with
+        if prefix + 'renorm_mean' in state_dict and prefix + 'renorm_clip' not in state_dict:
+            state_dict[prefix + 'renorm_clip'] = torch.tensor([3.0, 5.0])
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def extra_repr(self) -> str:
         return (f'{self.num_features}, momentum={self.momentum}, eps={self.eps}, '
@@ -65,8 +99,9 @@ class InstanceRenorm(nn.Module):
                 self.renorm_var.copy_(torch.where(first, batch_var, self.renorm_var))
             run_mean = self.renorm_mean.view(1, -1, 1, 1)
             run_std = (self.renorm_var.view(1, -1, 1, 1) + self.eps).sqrt()
-            r = ((var + self.eps).sqrt() / run_std).clamp(1 / self.r_max, self.r_max)
-            d = ((mu - run_mean) / run_std).clamp(-self.d_max, self.d_max)
+            r_max, d_max = self.renorm_clip[0], self.renorm_clip[1]
+            r = torch.minimum(torch.maximum((var + self.eps).sqrt() / run_std, 1 / r_max), r_max)
+            d = torch.minimum(torch.maximum((mu - run_mean) / run_std, -d_max), d_max)
             if self.training:
                 self.renorm_mean.lerp_(batch_mean, self.momentum)
                 self.renorm_var.lerp_(batch_var, self.momentum)
@@ -76,9 +111,13 @@ class InstanceRenorm(nn.Module):
         return torch.addcmul(d.to(x_hat.dtype), x_hat, r.to(x_hat.dtype)).to(x.dtype)
 
 
-def make_norm(norm: str, num_features: int) -> nn.Module:
+def make_norm(norm: Union[str, dict], num_features: int) -> nn.Module:
     """instance: no affine, no running stats (reference); batch: affine with running stats;
-    instance_renorm: ours (:class:`InstanceRenorm`)."""
+    instance_renorm: ours (:class:`InstanceRenorm`; a dict sets its options)."""
+    if isinstance(norm, dict):
+        check_norm(norm)
+        options = {k: v for k, v in norm.items() if k != 'type'}
+        return InstanceRenorm(num_features, **options)
     if norm == 'instance':
         return nn.InstanceNorm2d(num_features, affine=False, track_running_stats=False)
     if norm == 'batch':
@@ -89,7 +128,7 @@ def make_norm(norm: str, num_features: int) -> nn.Module:
     return nn.Identity()
 
 
-def conv_bias(norm: str) -> bool:
+def conv_bias(norm: Union[str, dict]) -> bool:
     """Whether a convolution followed by this norm gets a bias (the reference's rule; the
     renorm keeps instance norm's, so its weights load into either)."""
     return check_norm(norm) in ('instance', 'instance_renorm')

@@ -960,7 +960,7 @@ def test_instance_renorm_keeps_fp32_statistics_under_bf16_autocast():
     dict(type='ResnetGenerator', ngf=4, n_blocks=1, norm='instance_renorm')])
 def test_instance_renorm_checkpoints_are_read_translated_and_refused_by_foreign_layouts(
         tmp_path, cfg):
-    """The same weights as the instance norm's (a conv bias before each norm) and three
+    """The same weights as the instance norm's (a conv bias before each norm) and four
     buffers per norm: read back from the keys (running statistics included, where the
     reference's stale instance-norm buffers are dropped), translated as trained, and
     refused by the reference's and MMagic's layouts, naming the norm."""
@@ -983,3 +983,42 @@ def test_instance_renorm_checkpoints_are_read_translated_and_refused_by_foreign_
     assert_foreign_layouts_refused(
         ours, r"instance renorm \(norm='instance_renorm'\)",
         'UnetGenerator' if cfg['type'] == 'UnetGenerator' else 'instance renorm')
+
+
+def test_instance_renorm_clips_are_set_by_a_dict_norm_and_carried_by_checkpoints(tmp_path):
+    """norm=dict(type='instance_renorm', r_max=..., d_max=..., momentum=...) sets the clips
+    (r_max 2: a map's r stops at 2, where the default stops it at 3); the clips are a buffer,
+    so a checkpoint translates with its own, whatever the network it is loaded into was built
+    with, and one saved before the buffer existed gets the clips it was trained with (3, 5)."""
+    from cyclegan_plugin.apis import init_model
+    torch.manual_seed(0)
+    cfg = dict(type='UnetGenerator', num_downs=5, ngf=4,
+               norm=dict(type='instance_renorm', r_max=2.0, d_max=4.0, momentum=0.5))
+    net = MODELS.build(cfg)
+    norms = [m for m in net.modules() if isinstance(m, InstanceRenorm)]
+    assert norms and all((m.r_max, m.d_max, m.momentum) == (2.0, 4.0, 0.5) for m in norms)
+    norm = InstanceRenorm(4, r_max=2.0)
+    norm(torch.randn(1, 4, 8, 8))
+    loud = torch.randn(1, 4, 8, 8) * 30 + 100
+    assert torch.allclose(norm(loud), F.instance_norm(loud, eps=1e-5) * 2 + 5, atol=1e-4)
+    net(torch.rand(2, 3, 32, 32) * 2 - 1)
+    net.eval()
+    path = tmp_path / 'g.pth'
+    torch.save(net.state_dict(), path)
+    default = MODELS.build(dict(cfg, norm='instance_renorm'))
+    default.load_state_dict(net.state_dict())
+    x = torch.rand(1, 3, 32, 32) * 4 - 2
+    with torch.no_grad():
+        assert torch.equal(default.eval()(x), net(x))
+        assert torch.equal(init_model(str(path)).generators['a2b'](x), net(x))
+    old = {k: v for k, v in norm.state_dict().items() if not k.endswith('renorm_clip')}
+    loaded = InstanceRenorm(4, r_max=7.0)
+    loaded.load_state_dict(old)
+    assert (loaded.r_max, loaded.d_max) == (3.0, 5.0)
+    for bad, word in ((dict(type='instance', r_max=2.0), 'instance'),
+                      (dict(type='instance_renorm', clip=2.0), 'clip'),
+                      (dict(r_max=2.0), 'type')):
+        with pytest.raises(ValueError, match=word):
+            MODELS.build(dict(cfg, norm=bad))
+    with pytest.raises(ValueError, match='r_max >= 1'):
+        InstanceRenorm(4, r_max=0.5)

@@ -322,13 +322,14 @@ def test_the_fp32_switch_takes_the_demos_bf16_wrappers_out(tmp_path):
 @pytest.mark.parametrize('name,norms,generator_norms', [
     ('dnone', dict(a=0, b=0), True), ('dnone_a', dict(a=0, b=3), True),
     ('gnone', dict(a=3, b=3), False), ('gnone_k', dict(a=3, b=3), False),
-    ('grenorm', dict(a=3, b=3), False), ('drenorm', dict(a=0, b=0), True)])
+    ('grenorm', dict(a=3, b=3), False), ('grenorm2', dict(a=3, b=3), False),
+    ('drenorm', dict(a=0, b=0), True)])
 def test_the_norm_switches_take_the_instance_norm_out(config, tmp_path, name, norms,
                                                       generator_norms):
     """'dnone' builds both PatchGANs without instance norm, 'dnone_a' only D_B (the one
     that judges domain A), and the generators keep theirs; 'gnone' builds both U-Nets
     without it, and the discriminators keep theirs; 'grenorm' gives the U-Nets instance
-    renorms in its place, 'drenorm' the PatchGANs."""
+    renorms in its place (r clipped at 3; 'grenorm2' at 2), 'drenorm' the PatchGANs."""
     from torch import nn
     from cyclegan_plugin.models.norm import InstanceRenorm
     from cyclegan_plugin.registry import MODELS
@@ -340,7 +341,9 @@ def test_the_norm_switches_take_the_instance_norm_out(config, tmp_path, name, no
     assert [any(isinstance(m, nn.InstanceNorm2d) for m in model.generators[d].modules())
             for d in ('a2b', 'b2a')] == [generator_norms] * 2
     assert [any(isinstance(m, InstanceRenorm) for m in model.generators[d].modules())
-            for d in ('a2b', 'b2a')] == [name == 'grenorm'] * 2
+            for d in ('a2b', 'b2a')] == [name.startswith('grenorm')] * 2
+    assert {m.r_max for m in model.generators['a2b'].modules()
+            if isinstance(m, InstanceRenorm)} <= {2.0 if name == 'grenorm2' else 3.0}
     assert [sum(isinstance(m, InstanceRenorm) for m in model.discriminators[d].modules())
             for d in 'ab'] == [3 if name == 'drenorm' else 0] * 2
     # 'gnone_k' draws the generators' weights with Kaiming's init (fan-in 3 x 4 x 4 for the

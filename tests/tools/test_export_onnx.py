@@ -17,9 +17,10 @@ export_main = tool_main('export_onnx')
 
 
 def renorm_unet():
-    """A U-Net with instance renorms whose running statistics are not the initial ones."""
+    """A U-Net with instance renorms whose running statistics are not the initial ones, and
+    whose clip on r is not the default (the checkpoint carries it)."""
     torch.manual_seed(0)
-    net = UnetGenerator(num_downs=5, ngf=4, norm='instance_renorm')
+    net = UnetGenerator(num_downs=5, ngf=4, norm=dict(type='instance_renorm', r_max=2.0))
     with torch.no_grad():
         net(torch.rand(2, 3, 32, 32) * 1.5 - 0.5)
     return net.eval()
