@@ -185,8 +185,8 @@ SWITCHES = {
                  "(generator.norm=dict(type='instance_renorm', r_max=2.0)): the renorm "
                  "nearer the instance norm, its maps normalised by running statistics "
                  "within a factor 2 of their own",
-                 dict(model=dict(generator=dict(norm=dict(type='instance_renorm',
-                                                          r_max=2.0)))), []),
+                 dict(model=dict(generator=dict(norm=dict(
+                     _delete_=True, type='instance_renorm', r_max=2.0)))), []),
     'drenorm': ("discriminators with instance renorm (discriminator.norm='instance_renorm'): "
                 'their maps normalised by running statistics within a factor 3 of their own, '
                 "so a discriminator sees more of how strong a pattern is than with the "
@@ -327,7 +327,14 @@ def merge(base: dict, extra: dict) -> dict:
             out[key] = list(out.get(key, [])) + list(value)
         else:
             out[key] = value
-    return out
+    return _inner_deletes_dropped(out) if out.get('_delete_') else out
+
+
+def _inner_deletes_dropped(cfg: dict) -> dict:
+    """Inside a dict that replaces its base's (``_delete_``) nothing is left to delete, and
+    MMEngine would keep an inner ``_delete_`` as a key: drop them."""
+    return {k: _inner_deletes_dropped({i: j for i, j in v.items() if i != '_delete_'})
+            if isinstance(v, dict) else v for k, v in cfg.items()}
 
 
 def variant(name: str):

@@ -319,6 +319,20 @@ def test_the_fp32_switch_takes_the_demos_bf16_wrappers_out(tmp_path):
             assert (group['lr'], group['betas'], group['fused']) == (2e-4, (0.5, 0.999), True)
 
 
+def test_the_grenorm2_switch_sets_the_clip_over_a_config_that_names_its_norm(tmp_path):
+    """On the demo's config (generator.norm='instance_renorm', a name) 'grenorm2' replaces the
+    name with its dict: the U-Nets' renorms clip r at 2."""
+    from cyclegan_plugin.models.norm import InstanceRenorm
+    from cyclegan_plugin.registry import MODELS
+    demo = str(Path(__file__).resolve().parents[2] / 'configs' / 'cyclegan_mini_horse2zebra.py')
+    cfg, flags = variant_config(demo, tmp_path, 'grenorm2')
+    assert flags == []
+    model = MODELS.build(cfg.model)
+    for d in ('a2b', 'b2a'):
+        norms = [m for m in model.generators[d].modules() if isinstance(m, InstanceRenorm)]
+        assert len(norms) == 10 and {m.r_max for m in norms} == {2.0}
+
+
 @pytest.mark.parametrize('name,norms,generator_norms', [
     ('dnone', dict(a=0, b=0), True), ('dnone_a', dict(a=0, b=3), True),
     ('gnone', dict(a=3, b=3), False), ('gnone_k', dict(a=3, b=3), False),
