@@ -327,14 +327,24 @@ def merge(base: dict, extra: dict) -> dict:
             out[key] = list(out.get(key, [])) + list(value)
         else:
             out[key] = value
-    return _inner_deletes_dropped(out) if out.get('_delete_') else out
+    return out
 
 
-def _inner_deletes_dropped(cfg: dict) -> dict:
-    """Inside a dict that replaces its base's (``_delete_``) nothing is left to delete, and
-    MMEngine would keep an inner ``_delete_`` as a key: drop them."""
-    return {k: _inner_deletes_dropped({i: j for i, j in v.items() if i != '_delete_'})
-            if isinstance(v, dict) else v for k, v in cfg.items()}
+def deletes_where_needed(overrides: dict, base) -> dict:
+    """``overrides`` with a dict's ``_delete_`` kept only where ``base`` has that key: MMEngine
+    pops it there and keeps it as a key where the base has nothing to delete (a key it
+    lacks, or anything inside a dict that replaces the base's)."""
+    out = {}
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            below = base.get(key) if isinstance(base, dict) else None
+            replaces = bool(value.get('_delete_'))
+            value = deletes_where_needed({k: v for k, v in value.items() if k != '_delete_'},
+                                         None if replaces else below)
+            if replaces and isinstance(base, dict) and key in base:
+                value = dict(_delete_=True, **value)
+        out[key] = value
+    return out
 
 
 def variant(name: str):
@@ -371,6 +381,7 @@ def config_text(base_config: str, overrides: dict, max_iters: int, log_interval:
                  for h in base.get('custom_hooks', [])]
         overrides['custom_hooks'] = hooks + overrides['custom_hooks']
     lines = ['# written by tools/ablate.py', f'_base_ = [{osp.abspath(base_config)!r}]']
+    overrides = deletes_where_needed(overrides, base.to_dict())
     lines += [f'{k} = {v!r}' for k, v in overrides.items()]
     lines += [f'train_cfg = dict(max_iters={max_iters}, val_interval={max_iters})',
               f'default_hooks = dict(logger=dict(interval={log_interval}), '

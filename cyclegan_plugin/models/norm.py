@@ -54,8 +54,8 @@ class InstanceRenorm(nn.Module):
     instance norm. The buffers are ``renorm_mean`` / ``renorm_var`` / ``renorm_count``: not
     the ``running_*`` names, which the reference's old checkpoints hold as stale
     instance-norm buffers; ``renorm_clip`` holds ``(r_max, d_max)``, so a checkpoint
-    translates with the clips it was trained with (one saved before that buffer had
-    (3, 5), which it gets on loading). In distributed training each process keeps its own (our DDP
+    translates with the clips it was trained with (one saved before that buffer had (3, 5),
+    which it gets on loading). In distributed training each process keeps its own (our DDP
     wrapper does not broadcast buffers, as for batch norm); a checkpoint holds rank 0's.
     """
 

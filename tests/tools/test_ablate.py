@@ -319,6 +319,23 @@ def test_the_fp32_switch_takes_the_demos_bf16_wrappers_out(tmp_path):
             assert (group['lr'], group['betas'], group['fused']) == (2e-4, (0.5, 0.999), True)
 
 
+def test_a_delete_key_is_written_only_where_the_base_has_something_to_delete():
+    """MMEngine pops a dict's _delete_ where the base has the key and keeps it as a key
+    elsewhere, where a network would read it as an option: the config ablate writes keeps
+    it only where it deletes."""
+    ablate = load_tool('ablate')
+    norm = dict(_delete_=True, type='instance_renorm', r_max=2.0)
+    overrides = dict(model=dict(generator=dict(norm=norm)))
+    kept = ablate.deletes_where_needed(overrides, dict(model=dict(generator=dict(norm='x'))))
+    assert kept == overrides
+    dropped = dict(model=dict(generator=dict(norm=dict(type='instance_renorm', r_max=2.0))))
+    assert ablate.deletes_where_needed(overrides, dict(model=dict(generator={}))) == dropped
+    replaced = dict(model=dict(generator=dict(_delete_=True, type='UnetGenerator', norm=norm)))
+    assert ablate.deletes_where_needed(replaced, dict(model=dict(generator=dict(norm='x')))) \
+        == dict(model=dict(generator=dict(_delete_=True, type='UnetGenerator',
+                                          norm=dropped['model']['generator']['norm'])))
+
+
 def test_the_grenorm2_switch_sets_the_clip_over_a_config_that_names_its_norm(tmp_path):
     """On the demo's config (generator.norm='instance_renorm', a name) 'grenorm2' replaces the
     name with its dict: the U-Nets' renorms clip r at 2."""
