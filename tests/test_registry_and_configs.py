@@ -10,6 +10,7 @@ from mmengine.registry import DefaultScope, Registry
 
 import cyclegan_plugin.registry as ours
 from cyclegan_plugin.models import CycleGAN
+from cyclegan_plugin.models.norm import check_norm
 
 from .conftest import ROOT
 
@@ -74,8 +75,8 @@ def improvements(cfg) -> dict:
                 diffaugment=bool(cfg.model.get('disc_augment')),
                 ema=any(h.endswith('EMAHook') for h in hooks),
                 full_res=bool(gen.get('full_res')),
-                renorm=gen.get('norm', 'instance') == 'instance_renorm'
-                or disc.get('norm', 'instance') == 'instance_renorm')
+                renorm='instance_renorm' in (check_norm(gen.get('norm', 'instance')),
+                                             check_norm(disc.get('norm', 'instance'))))
 
 
 @pytest.mark.parametrize('name', PAPER_DATASETS)

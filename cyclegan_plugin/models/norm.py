@@ -20,13 +20,11 @@ NORM_OPTIONS = {'instance_renorm': ('r_max', 'd_max', 'momentum')}
 def check_norm(norm: Union[str, dict]) -> str:
     """The norm's type ('instance', ...), from its name or its dict, checked."""
     if isinstance(norm, dict):
-        options = dict(norm)
-        kind = options.pop('type', None)
+        kind = norm.get('type')
         allowed = NORM_OPTIONS.get(kind, ())
-        unknown = sorted(set(options) - set(allowed))
-        if kind not in NORM_TYPES or unknown:
-            raise ValueError(f"a norm given as a dict needs type one of {tuple(NORM_OPTIONS)} "
-                             f"and options among {allowed or 'none'}: got {norm!r}")
+        if kind not in NORM_TYPES or set(norm) - {'type', *allowed}:
+            raise ValueError(f'a norm given as a dict needs a type among {NORM_TYPES} and '
+                             f'only its options {NORM_OPTIONS}: got {norm!r}')
         return kind
     if norm not in NORM_TYPES:
         raise ValueError(f"norm must be one of {NORM_TYPES}, got {norm!r}")
@@ -114,17 +112,14 @@ class InstanceRenorm(nn.Module):
 def make_norm(norm: Union[str, dict], num_features: int) -> nn.Module:
     """instance: no affine, no running stats (reference); batch: affine with running stats;
     instance_renorm: ours (:class:`InstanceRenorm`; a dict sets its options)."""
-    if isinstance(norm, dict):
-        check_norm(norm)
-        options = {k: v for k, v in norm.items() if k != 'type'}
-        return InstanceRenorm(num_features, **options)
-    if norm == 'instance':
+    kind = check_norm(norm)
+    options = {k: v for k, v in norm.items() if k != 'type'} if isinstance(norm, dict) else {}
+    if kind == 'instance':
         return nn.InstanceNorm2d(num_features, affine=False, track_running_stats=False)
-    if norm == 'batch':
+    if kind == 'batch':
         return nn.BatchNorm2d(num_features, affine=True, track_running_stats=True)
-    if norm == 'instance_renorm':
-        return InstanceRenorm(num_features)
-    check_norm(norm)
+    if kind == 'instance_renorm':
+        return InstanceRenorm(num_features, **options)
     return nn.Identity()
 
 

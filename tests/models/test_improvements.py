@@ -15,7 +15,7 @@ from cyclegan_plugin.models import (DiffAugment, GeneratorEMA, PatchDiscriminato
                                     PixelDiscriminator, ResnetGenerator, UnetGenerator)
 from cyclegan_plugin.models.filters import blur
 from cyclegan_plugin.models.generators.resnet_generator import ResizeConv
-from cyclegan_plugin.models.norm import InstanceRenorm
+from cyclegan_plugin.models.norm import InstanceRenorm, make_norm
 from cyclegan_plugin.registry import MODELS
 
 from .test_cyclegan_model import MODEL, OPTIM, batch
@@ -1022,3 +1022,5 @@ def test_instance_renorm_clips_are_set_by_a_dict_norm_and_carried_by_checkpoints
             MODELS.build(dict(cfg, norm=bad))
     with pytest.raises(ValueError, match='r_max >= 1'):
         InstanceRenorm(4, r_max=0.5)
+    # a dict of another type builds that norm
+    assert isinstance(make_norm(dict(type='instance'), 4), nn.InstanceNorm2d)
